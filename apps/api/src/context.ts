@@ -1,0 +1,31 @@
+import type { Keys, TaskplaneConfig, TaskTypeRegistry } from '@taskplane/core';
+import type { EventHub } from '@taskplane/events';
+import type { TaskEngine } from '@taskplane/queue';
+import type { Redis } from 'ioredis';
+import type { TokenStore } from './auth/token-store';
+import type { Role, TokenRecord } from './auth/tokens';
+import type { BulkOperations } from './bulk-operations';
+import type { LiveStats } from './live-stats';
+import type { PresenceFeed } from './presence-feed';
+
+/** What every resolver can reach; one per process, shared by requests. */
+export interface Services {
+  config: TaskplaneConfig;
+  keys: Keys;
+  redis: Redis;
+  engine: TaskEngine;
+  registry: TaskTypeRegistry;
+  hub: EventHub;
+  tokens: TokenStore;
+  bulk: BulkOperations;
+  stats: LiveStats;
+  presence: PresenceFeed;
+  redisVersion: string;
+}
+
+/** Per request (HTTP) or per connection (WebSocket). */
+export interface Context extends Services {
+  /** The caller's token, or null when none (or a bad one) was presented. */
+  token: TokenRecord | null;
+  role: Role | null;
+}

@@ -1,0 +1,32 @@
+import { isTaskplaneError, type Logger, ValidationError } from '@taskplane/core';
+import { GraphQLError } from 'graphql';
+
+/**
+ * What clients see of an error: our own errors keep their message and code; GraphQL's own
+ * (syntax, validation, limits) pass as they are; anything else is masked and logged once.
+ */
+export function createMaskError(logger: Logger) {
+  return (error: unknown): Error => {
+    const original = error instanceof GraphQLError ? (error.originalError ?? null) : error;
+    const cause =
+      original instanceof GraphQLError && original.originalError ? original.originalError : original;
+    if (isTaskplaneError(cause)) {
+      return new GraphQLError(cause.message, {
+        nodes: error instanceof GraphQLError ? error.nodes : undefined,
+        path: error instanceof GraphQLError ? error.path : undefined,
+        extensions: {
+          code: cause.code,
+          retryable: cause.retryable,
+          ...(cause instanceof ValidationError ? { fields: cause.fields } : {}),
+        },
+      });
+    }
+    if (error instanceof GraphQLError && !original) return error;
+    if (error instanceof GraphQLError && original instanceof GraphQLError) return original;
+    logger.error({ err: cause }, 'unexpected error');
+    return new GraphQLError('Unexpected error.', {
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: 'INTERNAL' },
+    });
+  };
+}

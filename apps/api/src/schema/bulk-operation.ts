@@ -1,0 +1,112 @@
+import { NotFoundError } from '@taskplane/core';
+import { builder } from '../builder';
+import { BulkKind, type BulkOperation, type BulkPreview, BulkState } from '../bulk-operations';
+import { AUTH_ERRORS } from './errors';
+import { TaskRef } from './task/types';
+
+const BulkKindEnum = builder.enumType('BulkOperationKind', {
+  values: Object.fromEntries(Object.values(BulkKind).map((k) => [k.toUpperCase(), { value: k }])) as Record<
+    string,
+    { value: BulkKind }
+  >,
+});
+const BulkStateEnum = builder.enumType('BulkOperationState', {
+  values: Object.fromEntries(Object.values(BulkState).map((k) => [k.toUpperCase(), { value: k }])) as Record<
+    string,
+    { value: BulkState }
+  >,
+});
+
+const BulkErrorRef = builder.objectRef<{ taskId: string; message: string }>('BulkOperationError').implement({
+  fields: (t) => ({ taskId: t.exposeID('taskId'), message: t.exposeString('message') }),
+});
+
+export const BulkOperationRef = builder.objectRef<BulkOperation>('BulkOperation').implement({
+  description: 'An operation over every task matching a filter, running in the background',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    kind: t.field({ type: BulkKindEnum, resolve: (o) => o.kind }),
+    state: t.field({ type: BulkStateEnum, resolve: (o) => o.state }),
+    filter: t.field({ type: 'JSON', resolve: (o) => o.filter }),
+    total: t.exposeInt('total'),
+    processed: t.exposeInt('processed'),
+    succeeded: t.exposeInt('succeeded'),
+    failed: t.exposeInt('failed'),
+    errors: t.field({ type: [BulkErrorRef], resolve: (o) => o.errors }),
+    startedAt: t.field({ type: 'DateTime', resolve: (o) => o.startedAt }),
+    finishedAt: t.field({ type: 'DateTime', nullable: true, resolve: (o) => o.finishedAt }),
+  }),
+});
+
+export const BulkPreviewRef = builder.objectRef<BulkPreview>('BulkPreview').implement({
+  description: 'What a bulk operation would touch (dry run): nothing was changed',
+  fields: (t) => ({
+    count: t.exposeInt('count'),
+    sample: t.field({
+      type: [TaskRef],
+      description: 'Up to 10 of the tasks, newest first',
+      resolve: (p) => p.sample,
+    }),
+  }),
+});
+
+/** A bulk mutation's answer: a preview on a dry run, the started operation otherwise. */
+export const BulkResultRef = builder
+  .objectRef<{ preview: BulkPreview | null; operation: BulkOperation | null }>('BulkResult')
+  .implement({
+    fields: (t) => ({
+      dryRun: t.boolean({ resolve: (r) => r.preview !== null }),
+      preview: t.field({
+        type: BulkPreviewRef,
+        nullable: true,
+        description: 'Set on a dry run',
+        resolve: (r) => r.preview,
+      }),
+      operation: t.field({
+        type: BulkOperationRef,
+        nullable: true,
+        description: 'Set when it ran for real: watch it with the bulkOperation subscription',
+        resolve: (r) => r.operation,
+      }),
+    }),
+  });
+
+/** Preview on a dry run, otherwise start the operation. */
+export async function bulkResult(
+  dryRun: boolean | null | undefined,
+  preview: () => Promise<BulkPreview>,
+  run: () => Promise<BulkOperation>,
+): Promise<{ preview: BulkPreview | null; operation: BulkOperation | null }> {
+  return dryRun ? { preview: await preview(), operation: null } : { preview: null, operation: await run() };
+}
+
+builder.queryField('bulkOperation', (t) =>
+  t.field({
+    type: BulkOperationRef,
+    nullable: true,
+    authScopes: { viewer: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.bulk.get(String(args.id)),
+  }),
+);
+
+builder.mutationField('cancelBulkOperation', (t) =>
+  t.field({
+    type: BulkOperationRef,
+    authScopes: { operator: true },
+    errors: { types: [NotFoundError, ...AUTH_ERRORS], directResult: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.bulk.cancel(String(args.id)),
+  }),
+);
+
+builder.subscriptionField('bulkOperation', (t) =>
+  t.field({
+    type: BulkOperationRef,
+    authScopes: { viewer: true },
+    description: 'The operation now, then its progress until it ends',
+    args: { id: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) => ctx.bulk.watch(String(args.id)),
+    resolve: (op) => op as BulkOperation,
+  }),
+);

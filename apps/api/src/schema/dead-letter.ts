@@ -1,0 +1,127 @@
+import type { Task } from '@taskplane/core';
+import { builder } from '../builder';
+import { BulkKind } from '../bulk-operations';
+import { BulkResultRef, bulkResult } from './bulk-operation';
+import { AUTH_ERRORS } from './errors';
+import { AttemptErrorRef, TaskRef } from './task/types';
+import { TaskFilterInput, toTaskFilter } from './task-filter';
+
+const DeadLetterRef = builder.objectRef<Task>('DeadLetter').implement({
+  description: 'A task that failed for good: permanently, or after its last attempt',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    task: t.field({ type: TaskRef, resolve: (task) => task }),
+    error: t.field({
+      type: AttemptErrorRef,
+      nullable: true,
+      description: 'The last attempt’s error; every attempt’s is on task.attempts',
+      resolve: (task) => [...task.attempts].reverse().find((a) => a.error)?.error ?? null,
+    }),
+    deadLetteredAt: t.field({ type: 'DateTime', resolve: (task) => task.finishedAt ?? task.updatedAt }),
+  }),
+});
+
+const DeadLetterConnectionRef = builder
+  .objectRef<{ nodes: Task[]; endCursor: string | null }>('DeadLetterConnection')
+  .implement({
+    fields: (t) => ({
+      nodes: t.field({ type: [DeadLetterRef], resolve: (p) => p.nodes }),
+      endCursor: t.exposeString('endCursor', { nullable: true }),
+      hasNextPage: t.boolean({ resolve: (p) => p.endCursor !== null }),
+    }),
+  });
+
+builder.queryField('deadLetters', (t) =>
+  t.field({
+    type: DeadLetterConnectionRef,
+    authScopes: { viewer: true },
+    description: 'The dead-letter queue: dead-lettered tasks matching the filter, newest first',
+    args: {
+      filter: t.arg({ type: TaskFilterInput, required: false }),
+      first: t.arg.int({ defaultValue: 50 }),
+      after: t.arg.string({ required: false }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const filter = { ...toTaskFilter(args.filter), status: ['dead_lettered' as const] };
+      const page = await ctx.engine.store.list(filter, {
+        first: args.first ?? 50,
+        after: args.after ?? null,
+      });
+      return { nodes: page.tasks, endCursor: page.nextCursor };
+    },
+  }),
+);
+
+builder.mutationField('requeueDeadLetters', (t) =>
+  t.field({
+    type: BulkResultRef,
+    authScopes: { operator: true },
+    errors: { types: AUTH_ERRORS, directResult: true },
+    description: 'Run matching dead letters again (dryRun: count and sample only)',
+    args: {
+      filter: t.arg({ type: TaskFilterInput, required: false }),
+      dryRun: t.arg.boolean({ defaultValue: false }),
+    },
+    resolve: (_root, args, ctx) => {
+      const filter = { ...toTaskFilter(args.filter), status: ['dead_lettered' as const] };
+      return bulkResult(
+        args.dryRun,
+        () => ctx.bulk.preview(filter),
+        () =>
+          ctx.bulk.run(BulkKind.RequeueDeadLetters, filter, async (task) => {
+            await ctx.engine.retry(task.id);
+          }),
+      );
+    },
+  }),
+);
+
+builder.mutationField('purgeDeadLetters', (t) =>
+  t.field({
+    type: BulkResultRef,
+    authScopes: { operator: true },
+    errors: { types: AUTH_ERRORS, directResult: true },
+    description: 'Delete matching dead letters for good (dryRun: count and sample only)',
+    args: {
+      filter: t.arg({ type: TaskFilterInput, required: false }),
+      dryRun: t.arg.boolean({ defaultValue: false }),
+    },
+    resolve: (_root, args, ctx) => {
+      const filter = { ...toTaskFilter(args.filter), status: ['dead_lettered' as const] };
+      return bulkResult(
+        args.dryRun,
+        () => ctx.bulk.preview(filter),
+        () => ctx.bulk.run(BulkKind.PurgeDeadLetters, filter, (task) => ctx.engine.deleteTasks([task])),
+      );
+    },
+  }),
+);
+
+builder.mutationField('cancelTasks', (t) =>
+  t.field({
+    type: BulkResultRef,
+    authScopes: { operator: true },
+    errors: { types: AUTH_ERRORS, directResult: true },
+    description: 'Cancel every unfinished task matching the filter (dryRun: count and sample only)',
+    args: {
+      filter: t.arg({ type: TaskFilterInput, required: true }),
+      dryRun: t.arg.boolean({ defaultValue: false }),
+    },
+    resolve: (_root, args, ctx) => {
+      const unfinished = ['pending', 'delayed', 'blocked', 'running', 'retrying'] as const;
+      const given = toTaskFilter(args.filter);
+      const status = given.status?.length
+        ? given.status.filter((s) => (unfinished as readonly string[]).includes(s))
+        : [...unfinished];
+      const filter = { ...given, status };
+      return bulkResult(
+        args.dryRun,
+        () => ctx.bulk.preview(filter),
+        () =>
+          ctx.bulk.run(BulkKind.CancelTasks, filter, async (task) => {
+            await ctx.engine.cancel(task.id, 'cancelled in bulk');
+          }),
+      );
+    },
+  }),
+);

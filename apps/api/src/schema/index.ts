@@ -1,0 +1,23 @@
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { builder } from '../builder';
+import './errors';
+import './health';
+import './task-filter';
+import './task/types';
+import './task/queries';
+import './task/mutations';
+import './task/events';
+import './task-type';
+import './queue';
+import './worker';
+import './dead-letter';
+import './bulk-operation';
+import './token';
+
+/** The whole API schema. */
+export const schema = builder.toSchema();
+
+/** The schema as committed in apps/api/schema.graphql. */
+export function printedSchema(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

@@ -1,0 +1,232 @@
+import { NotFoundError, TaskStatus, ValidationError } from '@taskplane/core';
+import type { QueueCounts, QueueSettings } from '@taskplane/queue';
+import { builder } from '../builder';
+import { BulkKind } from '../bulk-operations';
+import type { QueueStats } from '../live-stats';
+import { BulkResultRef, bulkResult } from './bulk-operation';
+import { AUTH_ERRORS } from './errors';
+import { TaskStatusEnum } from './task-filter';
+
+interface QueueShape {
+  name: string;
+}
+
+const QueueCountsRef = builder.objectRef<QueueCounts>('QueueCounts').implement({
+  description: 'Tasks in the queue by state, as BullMQ counts them now',
+  fields: (t) => ({
+    pending: t.exposeInt('pending'),
+    delayed: t.exposeInt('delayed', { description: 'Delayed tasks and retries waiting for their backoff' }),
+    running: t.exposeInt('running'),
+    blocked: t.exposeInt('blocked', { description: 'Waiting for their children' }),
+    deadLettered: t.exposeInt('deadLettered'),
+    succeeded: t.exposeInt('succeeded', {
+      description: 'Finished jobs BullMQ still keeps (the latest 1000)',
+    }),
+  }),
+});
+
+const RateLimitRef = builder.objectRef<NonNullable<QueueSettings['rateLimit']>>('RateLimit').implement({
+  fields: (t) => ({
+    max: t.exposeInt('max', { description: 'Task starts allowed per window, across all workers' }),
+    durationMs: t.exposeInt('durationMs'),
+  }),
+});
+
+export const QueueRef = builder.objectRef<QueueShape>('Queue').implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    counts: t.field({
+      type: QueueCountsRef,
+      resolve: (q, _args, ctx) => ctx.engine.counts(q.name),
+    }),
+    paused: t.boolean({ resolve: (q, _args, ctx) => ctx.engine.queue(q.name).isPaused() }),
+    concurrency: t.int({
+      description: 'Concurrent tasks per worker process',
+      resolve: async (q, _args, ctx) => (await ctx.engine.queueSettings(q.name)).concurrency,
+    }),
+    globalConcurrency: t.int({
+      nullable: true,
+      description: 'Cap across every worker process; null = none',
+      resolve: async (q, _args, ctx) => (await ctx.engine.queueSettings(q.name)).globalConcurrency,
+    }),
+    rateLimit: t.field({
+      type: RateLimitRef,
+      nullable: true,
+      resolve: async (q, _args, ctx) => (await ctx.engine.queueSettings(q.name)).rateLimit,
+    }),
+  }),
+});
+
+builder.queryField('queues', (t) =>
+  t.field({
+    type: [QueueRef],
+    authScopes: { viewer: true },
+    resolve: (_root, _args, ctx) => ctx.engine.queueNames().map((name) => ({ name })),
+  }),
+);
+
+builder.queryField('queue', (t) =>
+  t.field({
+    type: QueueRef,
+    nullable: true,
+    authScopes: { viewer: true },
+    args: { name: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) => (ctx.engine.queueNames().includes(args.name) ? { name: args.name } : null),
+  }),
+);
+
+builder.mutationField('pauseQueue', (t) =>
+  t.field({
+    type: QueueRef,
+    authScopes: { operator: true },
+    errors: { types: [NotFoundError, ...AUTH_ERRORS], directResult: true },
+    description: 'Stop starting tasks from this queue on every worker; running tasks finish',
+    args: { name: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      await ctx.engine.pause(args.name);
+      return { name: args.name };
+    },
+  }),
+);
+
+builder.mutationField('resumeQueue', (t) =>
+  t.field({
+    type: QueueRef,
+    authScopes: { operator: true },
+    errors: { types: [NotFoundError, ...AUTH_ERRORS], directResult: true },
+    args: { name: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      await ctx.engine.resume(args.name);
+      return { name: args.name };
+    },
+  }),
+);
+
+builder.mutationField('setQueueConcurrency', (t) =>
+  t.field({
+    type: QueueRef,
+    authScopes: { operator: true },
+    errors: { types: [NotFoundError, ValidationError, ...AUTH_ERRORS], directResult: true },
+    description:
+      'Change concurrency per worker process (and optionally the global cap) at run time, on every worker',
+    args: {
+      name: t.arg.string({ required: true }),
+      concurrency: t.arg.int({ required: true }),
+      globalConcurrency: t.arg.int({ required: false, description: 'Omit to keep; 0 removes the cap' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const change: Partial<QueueSettings> = { concurrency: args.concurrency };
+      if (args.globalConcurrency !== null && args.globalConcurrency !== undefined) {
+        change.globalConcurrency = args.globalConcurrency === 0 ? null : args.globalConcurrency;
+      }
+      await ctx.engine.updateQueueSettings(args.name, change);
+      return { name: args.name };
+    },
+  }),
+);
+
+builder.mutationField('setQueueRateLimit', (t) =>
+  t.field({
+    type: QueueRef,
+    authScopes: { operator: true },
+    errors: { types: [NotFoundError, ValidationError, ...AUTH_ERRORS], directResult: true },
+    description:
+      'At most `max` task starts per `durationMs` across all workers; omit both to remove the limit',
+    args: {
+      name: t.arg.string({ required: true }),
+      max: t.arg.int({ required: false }),
+      durationMs: t.arg.int({ required: false }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const remove = args.max == null && args.durationMs == null;
+      if (!remove && (args.max == null || args.durationMs == null)) {
+        throw new ValidationError('give both max and durationMs, or neither to remove the limit', [
+          { path: args.max == null ? 'max' : 'durationMs', message: 'required with the other' },
+        ]);
+      }
+      const rateLimit = remove ? null : { max: args.max!, durationMs: args.durationMs! };
+      await ctx.engine.updateQueueSettings(args.name, { rateLimit });
+      const queue = ctx.engine.queue(args.name);
+      if (rateLimit) await queue.setGlobalRateLimit(rateLimit.max, rateLimit.durationMs);
+      else await queue.removeGlobalRateLimit();
+      return { name: args.name };
+    },
+  }),
+);
+
+builder.mutationField('cleanQueue', (t) =>
+  t.field({
+    type: BulkResultRef,
+    authScopes: { operator: true },
+    errors: { types: [NotFoundError, ValidationError, ...AUTH_ERRORS], directResult: true },
+    description:
+      'Delete the records of finished tasks of a queue (success, cancelled or dead-lettered), optionally only older ones',
+    args: {
+      name: t.arg.string({ required: true }),
+      status: t.arg({ type: TaskStatusEnum, required: true }),
+      finishedBefore: t.arg({ type: 'DateTime', required: false }),
+      dryRun: t.arg.boolean({ defaultValue: false }),
+    },
+    resolve: async (_root, args, ctx) => {
+      if (!ctx.engine.queueNames().includes(args.name))
+        throw new NotFoundError(`no queue named ${args.name}`);
+      const status = args.status as TaskStatus;
+      if (!['success', 'cancelled', 'dead_lettered'].includes(status)) {
+        throw new ValidationError('only finished tasks can be cleaned', [
+          { path: 'status', message: 'expected SUCCESS, CANCELLED or DEAD_LETTERED' },
+        ]);
+      }
+      const filter = {
+        queue: [args.name],
+        status: [status],
+        ...(args.finishedBefore ? { createdBefore: args.finishedBefore.getTime() } : {}),
+      };
+      return bulkResult(
+        args.dryRun,
+        () => ctx.bulk.preview(filter),
+        () => ctx.bulk.run(BulkKind.CleanQueue, filter, (task) => ctx.engine.deleteTasks([task])),
+      );
+    },
+  }),
+);
+
+const QueueStatsRef = builder.objectRef<QueueStats>('QueueStats').implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    at: t.field({ type: 'DateTime', resolve: (s) => s.at }),
+    counts: t.field({ type: QueueCountsRef, resolve: (s) => s.counts }),
+    paused: t.exposeBoolean('paused'),
+    throughputPerMinute: t.exposeFloat('throughputPerMinute', {
+      description: 'Tasks succeeded per minute over the last minute',
+    }),
+    failureRate: t.exposeFloat('failureRate', {
+      description: 'Failed share of attempts that ended over the last minute',
+    }),
+    avgDurationMs: t.exposeFloat('avgDurationMs', { nullable: true }),
+    alerts: t.exposeStringList('alerts', {
+      description: 'monitoring.alerts thresholds this queue is over: failure_rate, queue_size, avg_duration',
+    }),
+  }),
+});
+
+builder.subscriptionField('queueStats', (t) =>
+  t.field({
+    type: [QueueStatsRef],
+    authScopes: { viewer: true },
+    description:
+      'Counts and rates of the named queues (all when omitted), pushed every monitoring.stats_interval',
+    args: { names: t.arg.stringList({ required: false }) },
+    subscribe: async function* (_root, args, ctx) {
+      const feed = ctx.stats.subscribe();
+      try {
+        for await (const all of feed)
+          yield args.names?.length ? all.filter((s) => args.names!.includes(s.name)) : all;
+      } finally {
+        feed.close();
+      }
+    },
+    resolve: (stats) => stats as QueueStats[],
+  }),
+);
+
+export { TaskStatus };

@@ -1,0 +1,53 @@
+import { type TaskFilter, TaskStatus as TaskStatusSchema } from '@taskplane/core';
+import { builder } from '../builder';
+
+export const TaskStatusEnum = builder.enumType('TaskStatus', {
+  values: Object.fromEntries(TaskStatusSchema.options.map((s) => [s.toUpperCase(), { value: s }])) as Record<
+    string,
+    { value: TaskStatusSchema }
+  >,
+});
+
+export const LabelInput = builder.inputType('LabelInput', {
+  fields: (t) => ({ key: t.string({ required: true }), value: t.string({ required: true }) }),
+});
+
+/** One filter for lists, subscriptions and bulk operations alike. */
+export const TaskFilterInput = builder.inputType('TaskFilter', {
+  description: 'Which tasks: every given condition must hold',
+  fields: (t) => ({
+    status: t.field({ type: [TaskStatusEnum], required: false }),
+    type: t.stringList({ required: false }),
+    queue: t.stringList({ required: false }),
+    labels: t.field({ type: [LabelInput], required: false }),
+    createdAfter: t.field({ type: 'DateTime', required: false }),
+    createdBefore: t.field({ type: 'DateTime', required: false }),
+    errorText: t.string({ required: false, description: 'Case-insensitive text in the last error message' }),
+  }),
+});
+
+type FilterArg =
+  | {
+      status?: TaskStatusSchema[] | null;
+      type?: string[] | null;
+      queue?: string[] | null;
+      labels?: { key: string; value: string }[] | null;
+      createdAfter?: Date | null;
+      createdBefore?: Date | null;
+      errorText?: string | null;
+    }
+  | null
+  | undefined;
+
+export function toTaskFilter(arg: FilterArg): TaskFilter {
+  if (!arg) return {};
+  const filter: TaskFilter = {};
+  if (arg.status?.length) filter.status = arg.status;
+  if (arg.type?.length) filter.type = arg.type;
+  if (arg.queue?.length) filter.queue = arg.queue;
+  if (arg.labels?.length) filter.labels = Object.fromEntries(arg.labels.map((l) => [l.key, l.value]));
+  if (arg.createdAfter) filter.createdAfter = arg.createdAfter.getTime();
+  if (arg.createdBefore) filter.createdBefore = arg.createdBefore.getTime();
+  if (arg.errorText) filter.errorText = arg.errorText;
+  return filter;
+}

@@ -1,0 +1,107 @@
+import {
+  CursorExpiredError,
+  type Task,
+  type TaskEvent,
+  TaskEventKind,
+  ValidationError,
+} from '@taskplane/core';
+import { type EventFilter, isCursor } from '@taskplane/events';
+import { builder } from '../../builder';
+import { TaskFilterInput, TaskStatusEnum, toTaskFilter } from '../task-filter';
+import { LabelRef, TaskRef } from './types';
+
+export const TaskEventKindEnum = builder.enumType('TaskEventKind', {
+  values: Object.fromEntries(
+    Object.values(TaskEventKind).map((k) => [k.toUpperCase(), { value: k }]),
+  ) as Record<string, { value: TaskEventKind }>,
+});
+
+export const TaskEventRef = builder.objectRef<TaskEvent>('TaskEvent').implement({
+  description: 'Something that happened to a task. Resume a subscription after `cursor` to miss nothing.',
+  fields: (t) => ({
+    cursor: t.exposeString('cursor'),
+    kind: t.field({ type: TaskEventKindEnum, resolve: (e) => e.kind }),
+    taskId: t.exposeID('taskId'),
+    queue: t.exposeString('queue'),
+    type: t.exposeString('type'),
+    status: t.field({
+      type: TaskStatusEnum,
+      description: 'The status after this event',
+      resolve: (e) => e.status,
+    }),
+    at: t.field({ type: 'DateTime', resolve: (e) => e.at }),
+    labels: t.field({
+      type: [LabelRef],
+      resolve: (e) => Object.entries(e.labels).map(([key, value]) => ({ key, value })),
+    }),
+    data: t.field({
+      type: 'JSON',
+      description: 'Kind-specific detail: progress, log line, error, attempt',
+      resolve: (e) => e.data,
+    }),
+    task: t.field({
+      type: TaskRef,
+      nullable: true,
+      description: 'The task as it is now (not as it was at the event)',
+      resolve: (e, _args, ctx) => ctx.engine.store.get(e.taskId),
+    }),
+  }),
+});
+
+function checkCursor(after: string | null | undefined): string | null {
+  if (after === null || after === undefined) return null;
+  if (!isCursor(after))
+    throw new ValidationError(`"${after}" is not an event cursor`, [
+      { path: 'after', message: 'expected <ms>-<seq> or 0' },
+    ]);
+  return after;
+}
+
+builder.subscriptionField('taskEvents', (t) =>
+  t.field({
+    type: TaskEventRef,
+    authScopes: { viewer: true },
+    description:
+      'Events of tasks matching the filter (status, type, queue, labels). With `after`, everything after that cursor first, then live, with no gap and no duplicate; a cursor older than the log keeps fails with CURSOR_EXPIRED.',
+    args: {
+      filter: t.arg({ type: TaskFilterInput, required: false }),
+      kinds: t.arg({ type: [TaskEventKindEnum], required: false }),
+      after: t.arg.string({
+        required: false,
+        description: 'A cursor from an earlier event; "0" = everything kept',
+      }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      const { status, type, queue, labels } = toTaskFilter(args.filter);
+      const filter: EventFilter = { status, type, queue, labels, kinds: args.kinds ?? undefined };
+      return await ctx.hub.subscribe({ after: checkCursor(args.after), filter });
+    },
+    resolve: (event) => event as TaskEvent,
+  }),
+);
+
+builder.subscriptionField('task', (t) =>
+  t.field({
+    type: TaskRef,
+    authScopes: { viewer: true },
+    description: 'The task now, then again every time it changes (status, progress, log lines)',
+    args: { id: t.arg.id({ required: true }) },
+    subscribe: async function* (_root, args, ctx) {
+      const id = String(args.id);
+      const feed = await ctx.hub.subscribe({ filter: { taskIds: [id] } });
+      try {
+        const first = await ctx.engine.store.get(id);
+        if (first) yield first;
+        for await (const _event of feed) {
+          const task = await ctx.engine.store.get(id);
+          if (task) yield task;
+        }
+      } finally {
+        feed.close();
+      }
+    },
+    resolve: (task) => task as Task,
+  }),
+);
+
+export { CursorExpiredError };

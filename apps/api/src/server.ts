@@ -1,0 +1,153 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '@taskplane/core';
+import { listWorkers } from '@taskplane/queue';
+import type { Services } from './context';
+import { ApiMetrics } from './metrics';
+import { RateLimiter } from './rate-limit';
+import { handleRest } from './rest';
+import { attachWebSocket } from './ws';
+import { createGraphQL } from './yoga';
+
+export interface ApiServer {
+  http: Server;
+  metrics: ApiMetrics;
+  listen(port: number, host: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  if (req.method === 'GET' || req.method === 'HEAD') return null;
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function send(res: ServerResponse, response: Response): Promise<void> {
+  res.statusCode = response.status;
+  for (const [key, value] of response.headers) res.setHeader(key, value);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  // Streams (SSE subscriptions) are written as they come.
+  const reader = response.body.getReader();
+  res.on('close', () => void reader.cancel().catch(() => {}));
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    res.write(value);
+  }
+  res.end();
+}
+
+function plain(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+}
+
+/**
+ * The API process's one port: `/graphql` (HTTP and WebSocket), `/api/*` (REST facade), `/healthz`,
+ * `/readyz` and `/metrics`.
+ */
+export function createApiServer(services: Services, logger: Logger): ApiServer {
+  const metrics = new ApiMetrics(() => services.hub.delivered);
+  const limiter = new RateLimiter(services.config.api.rate_limit_per_minute);
+  const yoga = createGraphQL(services, metrics, limiter, logger);
+  const maxBody = services.config.api.max_body_bytes;
+
+  const route = async (req: IncomingMessage, url: URL): Promise<Response> => {
+    if (url.pathname === '/healthz') return plain(200, { status: 'ok' });
+    if (url.pathname === '/readyz') {
+      const reasons: string[] = [];
+      let workers = 0;
+      try {
+        await services.redis.ping();
+        workers = (await listWorkers(services.redis, services.keys)).length;
+        if (workers === 0) reasons.push('no worker process is online');
+      } catch {
+        reasons.push('Redis is not reachable');
+      }
+      return plain(reasons.length ? 503 : 200, { ready: reasons.length === 0, workers, reasons });
+    }
+    if (url.pathname === '/metrics') {
+      return new Response(await metrics.registry.metrics(), {
+        headers: { 'content-type': metrics.registry.contentType },
+      });
+    }
+    const body = await readBody(req, maxBody);
+    const headers = new Headers();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (typeof value === 'string') headers.set(key, value);
+      else if (Array.isArray(value)) headers.set(key, value.join(', '));
+    }
+    const request = new Request(url, {
+      method: req.method,
+      headers,
+      body: body && body.length ? new Uint8Array(body) : undefined,
+    });
+    const rest = await handleRest(request, yoga);
+    if (rest) {
+      metrics.requests.inc({ transport: 'rest', outcome: rest.status < 400 ? 'ok' : 'error' });
+      return rest;
+    }
+    if (url.pathname === yoga.graphqlEndpoint) {
+      const response = await yoga.fetch(request, {});
+      metrics.requests.inc({ transport: 'http', outcome: response.status < 400 ? 'ok' : 'error' });
+      return response;
+    }
+    return plain(404, { error: { code: 'NOT_FOUND', message: `nothing at ${url.pathname}` } });
+  };
+
+  const http = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    const timer = metrics.latency.startTimer({
+      route: url.pathname.startsWith('/api/') ? '/api' : url.pathname,
+    });
+    route(req, url)
+      .catch((error: unknown) => {
+        if (error instanceof BodyTooLarge) {
+          return plain(413, {
+            errors: [
+              {
+                message: `request body is larger than ${maxBody} bytes`,
+                extensions: { code: 'PAYLOAD_TOO_LARGE' },
+              },
+            ],
+          });
+        }
+        logger.error({ err: error }, 'request failed');
+        return plain(500, { errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL' } }] });
+      })
+      .then((response) => send(res, response))
+      .catch(() => res.destroy())
+      .finally(() => timer());
+  });
+  const ws = attachWebSocket(http, yoga, services, metrics, limiter, logger);
+
+  return {
+    http,
+    metrics,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => {
+          const address = http.address();
+          const actual = typeof address === 'object' && address ? address.port : port;
+          resolve(`http://${host}:${actual}`);
+        });
+      }),
+    async close() {
+      await ws.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import type { Runtime } from '@taskplane/core';
+import { createRedis } from '@taskplane/core';
+import { EventHub } from '@taskplane/events';
+import { Projector, TaskEngine } from '@taskplane/queue';
+import { TokenStore } from './auth/token-store';
+import { BulkOperations } from './bulk-operations';
+import type { Services } from './context';
+import { LiveStats } from './live-stats';
+import { PresenceFeed } from './presence-feed';
+
+export interface RunningServices extends Services {
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything the API serves from, started once per process: the engine, one event subscription,
+ * presence, statistics, bulk operations and a projector (so records keep up even with no worker).
+ */
+export async function startServices(
+  runtime: Runtime,
+  bootstrapToken: string | null,
+): Promise<RunningServices> {
+  const { config, keys, redis, registry, logger, redisUrl } = runtime;
+  const engine = new TaskEngine({ config, registry, keys, redis, logger });
+  const hub = new EventHub(redisUrl, keys, redis, logger);
+  await hub.start();
+  const presence = new PresenceFeed(redisUrl, redis, keys, config.monitoring.health_check_interval, logger);
+  await presence.start();
+  const stats = new LiveStats(engine, hub, config, logger);
+  await stats.start();
+  const bulk = new BulkOperations(engine, redis, redisUrl, keys, logger);
+  await bulk.start();
+  const projector = new Projector(
+    engine,
+    createRedis({ url: redisUrl, role: 'worker', name: 'api-projector' }),
+    engine.queueNames(),
+    logger,
+  );
+  projector.start();
+  return {
+    config,
+    keys,
+    redis,
+    engine,
+    registry,
+    hub,
+    presence,
+    stats,
+    bulk,
+    tokens: new TokenStore(redis, keys, bootstrapToken),
+    redisVersion: runtime.server.version,
+    async stop() {
+      await projector.stop();
+      await stats.stop();
+      await presence.stop();
+      await bulk.stop();
+      await hub.stop();
+      await engine.close();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { Duration } from './duration';
+import { Priority, TaskOrder } from './task';
+
+/** One queue's settings. */
+export const QueueConfig = z.strictObject({
+  /** Concurrent tasks per worker process on this queue. Changeable at run time. */
+  concurrency: z.number().int().min(1),
+  /** Order within a priority when the submitter does not say. */
+  order: TaskOrder,
+  /** Default priority of tasks on this queue when their type sets none. */
+  priority: Priority,
+  /** At most `max` task starts per `duration` across all workers; null = unlimited. */
+  rate_limit: z.strictObject({ max: z.number().int().min(1), duration: Duration }).nullable(),
+  /** At most this many tasks of this queue run at once across every worker process; null = no cap. */
+  global_concurrency: z.number().int().min(1).nullable(),
+});
+export type QueueConfig = z.infer<typeof QueueConfig>;
+
+/** A task type declared in configuration; its parameters are described by JSON Schema. */
+export const TaskTypeConfig = z.strictObject({
+  description: z.string().default(''),
+  queue: z.string().min(1),
+  /** JSON Schema of the parameters (type object). */
+  params: z.record(z.string(), z.unknown()),
+  /** Module (path or package) whose default export is the handler. */
+  handler: z.string().optional(),
+  priority: Priority.optional(),
+  max_attempts: z.number().int().min(1).optional(),
+  timeout: Duration.optional(),
+});
+export type TaskTypeConfig = z.infer<typeof TaskTypeConfig>;
+
+export const AlertThresholds = z.strictObject({
+  /** Alert when the share of failed attempts over the stats window passes this. */
+  failure_rate: z.number().min(0).max(1),
+  /** Alert when a queue holds more waiting tasks than this. */
+  queue_size: z.number().int().min(1),
+  /** Alert when the mean run time over the stats window passes this. */
+  avg_duration: Duration,
+});
+
+export const TaskplaneConfig = z.strictObject({
+  /** `development` turns on GraphiQL, introspection and the bootstrap admin token. */
+  mode: z.enum(['development', 'production']),
+  redis: z.strictObject({
+    /**
+     * Where Redis is. `null` (the default) means: use 127.0.0.1:6379 when it answers, otherwise
+     * `pnpm start` launches an embedded `redis-server` under `.taskplane/`.
+     */
+    url: z.string().url().nullable(),
+    /** Prefix of every key Taskplane and BullMQ write. Several deployments can share one Redis. */
+    prefix: z.string().regex(/^[A-Za-z0-9_\-.]+$/, 'letters, digits, _ - . only'),
+    /** Upper bound of Redis connections one process opens. */
+    max_connections: z.number().int().min(4),
+    connect_timeout: Duration,
+  }),
+  queues: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'lower-case queue names'), QueueConfig),
+  retry: z.strictObject({
+    /** Retries after the first attempt (so attempts = max_retries + 1). */
+    max_retries: z.number().int().min(0).max(99),
+    base_delay: Duration,
+    max_delay: Duration,
+    /** Fraction of each delay that is randomised. */
+    jitter: z.number().min(0).max(1),
+  }),
+  workers: z.strictObject({
+    /** Concurrency of a queue that sets none. */
+    default_count: z.number().int().min(1),
+    /** No queue's concurrency may be raised above this. */
+    max_count: z.number().int().min(1),
+    task_timeout: Duration,
+    /** On SIGTERM running tasks get this long to finish before they are handed back. */
+    shutdown_timeout: Duration,
+    /** Queues a worker consumes when started without `--queues`; empty = every configured queue. */
+    queues: z.array(z.string()),
+    /** Extra handler modules to load (paths relative to the config file, or package names). */
+    handler_modules: z.array(z.string()),
+    heartbeat_interval: Duration,
+    /** A running task's lock lasts this long and is renewed at half of it; a dead worker loses it. */
+    lock_duration: Duration,
+    /** How often workers look for tasks whose worker died (stalled), and hand them to another. */
+    stalled_interval: Duration,
+  }),
+  monitoring: z.strictObject({
+    stats_interval: Duration,
+    health_check_interval: Duration,
+    alerts: AlertThresholds,
+  }),
+  events: z.strictObject({
+    /** Events kept in the event stream; a resume cursor older than this is expired. */
+    stream_max_len: z.number().int().min(1000),
+  }),
+  retention: z.strictObject({
+    /** Finished task records older than this are trimmed. */
+    finished_max_age: Duration,
+    /** Keep at most this many finished records per status. */
+    finished_max_count: z.number().int().min(1),
+    /** How long an idempotency key keeps returning its task after the task finished. */
+    idempotency_window: Duration,
+  }),
+  api: z.strictObject({
+    host: z.string(),
+    port: z.number().int().min(0).max(65535),
+    /** Origins allowed to open WebSockets and send cross-site requests; empty = same origin only. */
+    allowed_origins: z.array(z.string()),
+    max_depth: z.number().int().min(1),
+    max_aliases: z.number().int().min(1),
+    max_tokens: z.number().int().min(1),
+    /** Largest request body or WebSocket message, in bytes. */
+    max_body_bytes: z.number().int().min(1024),
+    max_subscriptions_per_socket: z.number().int().min(1),
+    /** Requests per minute per token; null = unlimited. */
+    rate_limit_per_minute: z.number().int().min(1).nullable(),
+  }),
+  console: z.strictObject({
+    host: z.string(),
+    port: z.number().int().min(0).max(65535),
+  }),
+  auth: z.strictObject({
+    /** Admin token accepted in development mode; generated and printed at start when null. */
+    bootstrap_token: z.string().min(16).nullable(),
+  }),
+  catalogue: z.strictObject({
+    /** The marketplace the product-sync handlers read from. null = the bundled demo source. */
+    base_url: z.string().url().nullable(),
+    request_timeout: Duration,
+  }),
+  task_types: z.record(z.string(), TaskTypeConfig),
+});
+export type TaskplaneConfig = z.infer<typeof TaskplaneConfig>;
+export type TaskplaneConfigInput = z.input<typeof TaskplaneConfig>;

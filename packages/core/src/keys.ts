@@ -1,0 +1,113 @@
+/**
+ * Every Redis key and channel name Taskplane uses, in one place (after BullMQ's queue-keys.ts).
+ * Shape: `<prefix>:<scope>:<name>`. BullMQ's own keys live under `<prefix>:q:<queue>:*`, so a
+ * queue name can never collide with ours.
+ */
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  /** The prefix handed to BullMQ. */
+  get bullPrefix(): string {
+    return `${this.prefix}:q`;
+  }
+  /** BullMQ's per-queue event stream: the write-ahead log the projector reads. */
+  bullEvents(queue: string): string {
+    return `${this.bullPrefix}:${queue}:events`;
+  }
+  bullJob(queue: string, id: string): string {
+    return `${this.bullPrefix}:${queue}:${id}`;
+  }
+
+  /** Hash: the control plane's record of a task. */
+  task(id: string): string {
+    return `${this.prefix}:task:${id}`;
+  }
+  /** List: a task's log lines. */
+  taskLog(id: string): string {
+    return `${this.prefix}:task:${id}:log`;
+  }
+  /** Prefix the Lua scripts append ids and index names to. */
+  get base(): string {
+    return `${this.prefix}:`;
+  }
+  /** Sorted set, score = created at: every task. */
+  get indexAll(): string {
+    return `${this.prefix}:idx:all`;
+  }
+  indexStatus(status: string): string {
+    return `${this.prefix}:idx:status:${status}`;
+  }
+  indexType(type: string): string {
+    return `${this.prefix}:idx:type:${type}`;
+  }
+  indexQueue(queue: string): string {
+    return `${this.prefix}:idx:queue:${queue}`;
+  }
+  indexLabel(key: string, value: string): string {
+    return `${this.prefix}:idx:label:${key}=${value}`;
+  }
+  /** Sorted set, score = created at: the children of a task (fan-out). */
+  indexParent(parentId: string): string {
+    return `${this.prefix}:idx:parent:${parentId}`;
+  }
+  /** Sorted set, score = finished at: every finished task (retention trims from here). */
+  get indexFinished(): string {
+    return `${this.prefix}:idx:finished`;
+  }
+  /** String: idempotency key to task id. */
+  idempotency(key: string): string {
+    return `${this.prefix}:idem:${key}`;
+  }
+  /** Hash: product id to normalised product JSON. */
+  get products(): string {
+    return `${this.prefix}:products`;
+  }
+
+  /** Stream: the event log every subscriber reads. Entry ids are the cursors. */
+  get events(): string {
+    return `${this.prefix}:events`;
+  }
+  /** Channel: every event as it is appended, for live fan-out. */
+  get eventsChannel(): string {
+    return `${this.prefix}:events:live`;
+  }
+  /** String: the last BullMQ stream entry a queue's projector applied. */
+  projectorCheckpoint(queue: string): string {
+    return `${this.prefix}:projector:${queue}:checkpoint`;
+  }
+  /** String with TTL: which process runs a queue's projector. */
+  projectorLease(queue: string): string {
+    return `${this.prefix}:projector:${queue}:lease`;
+  }
+
+  /** Hash: a queue's run-time settings (concurrency, rate limit) shared by every worker. */
+  queueSettings(queue: string): string {
+    return `${this.prefix}:queue:${queue}:settings`;
+  }
+  /** Channel: control messages to worker processes (cancel, concurrency). */
+  get controlChannel(): string {
+    return `${this.prefix}:control`;
+  }
+
+  /** Hash with TTL: one worker process's heartbeat. */
+  worker(id: string): string {
+    return `${this.prefix}:worker:${id}`;
+  }
+  /** Sorted set, score = last heartbeat: the worker processes seen recently. */
+  get workers(): string {
+    return `${this.prefix}:workers`;
+  }
+  /** Channel: worker presence changes. */
+  get workersChannel(): string {
+    return `${this.prefix}:workers:live`;
+  }
+
+  /** Hash: API token hash to token record. */
+  get tokens(): string {
+    return `${this.prefix}:tokens`;
+  }
+  /** Hash: bulk operation id to its JSON state. */
+  bulkOperation(id: string): string {
+    return `${this.prefix}:bulk:${id}`;
+  }
+}

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { ErrorCode } from './errors';
+import { TaskStatus } from './task-status';
+
+export const PRIORITY_MIN = 1;
+export const PRIORITY_MAX = 10;
+export const PRIORITY_DEFAULT = 5;
+
+/** 1-10, 10 runs first. */
+export const Priority = z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX);
+export type Priority = z.infer<typeof Priority>;
+
+/** Order within one priority: first in first out (default) or last in first out. */
+export const TaskOrder = z.enum(['fifo', 'lifo']);
+export type TaskOrder = z.infer<typeof TaskOrder>;
+
+/** `shop=abc`: small string pairs used to find tasks. */
+export const LabelKey = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.\-/]+$/, 'label keys use letters, digits and _ . - /');
+export const Labels = z.record(LabelKey, z.string().max(256));
+export type Labels = z.infer<typeof Labels>;
+
+export const Backoff = z.strictObject({
+  /** Delay before the first retry, in milliseconds. */
+  baseDelayMs: z.number().int().min(0),
+  /** No retry waits longer than this, in milliseconds. */
+  maxDelayMs: z.number().int().min(0),
+  /** Fraction of the delay that is randomised (0 = exact, 0.2 = +-20%). */
+  jitter: z.number().min(0).max(1),
+});
+export type Backoff = z.infer<typeof Backoff>;
+
+export const AttemptError = z.object({
+  code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
+  message: z.string(),
+  retryable: z.boolean(),
+});
+export type AttemptError = z.infer<typeof AttemptError>;
+
+/** One run of a task's handler. */
+export const TaskAttempt = z.object({
+  attempt: z.number().int().min(1),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  /** The worker process that ran it. */
+  workerId: z.string().nullable(),
+  error: AttemptError.nullable(),
+  /** The worker running it died or lost its lock; the attempt was handed to another worker. */
+  stalled: z.boolean(),
+});
+export type TaskAttempt = z.infer<typeof TaskAttempt>;
+
+/** The control plane's record of one task. `id` is also the BullMQ job id. */
+export const Task = z.object({
+  id: z.string(),
+  type: z.string(),
+  queue: z.string(),
+  status: TaskStatus,
+  priority: Priority,
+  order: TaskOrder,
+  params: z.record(z.string(), z.unknown()),
+  labels: Labels,
+  idempotencyKey: z.string().nullable(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  /** When a delayed task becomes due (epoch ms). */
+  runAt: z.number().nullable(),
+  attemptsMade: z.number().int(),
+  maxAttempts: z.number().int().min(1),
+  timeoutMs: z.number().int().min(1),
+  backoff: Backoff,
+  attempts: z.array(TaskAttempt),
+  result: z.unknown().nullable(),
+  progress: z.number().min(0).max(100),
+  parentId: z.string().nullable(),
+  dependsOn: z.array(z.string()),
+  scheduleId: z.string().nullable(),
+});
+export type Task = z.infer<typeof Task>;
+
+/** What a caller asks for when submitting a task. Everything but `type` and `params` is optional. */
+export const TaskInput = z.strictObject({
+  type: z.string().min(1),
+  params: z.record(z.string(), z.unknown()).default({}),
+  priority: Priority.optional(),
+  order: TaskOrder.optional(),
+  /** Wait this long before the task becomes runnable, in milliseconds. */
+  delayMs: z.number().int().min(0).optional(),
+  /** Run at this time (epoch milliseconds); overrides `delayMs`. */
+  runAt: z.number().int().min(0).optional(),
+  maxAttempts: z.number().int().min(1).max(100).optional(),
+  timeoutMs: z.number().int().min(1).optional(),
+  backoff: Backoff.partial().optional(),
+  idempotencyKey: z.string().min(1).max(200).optional(),
+  labels: Labels.optional(),
+  /** Put the task on another queue than its type's default. */
+  queue: z.string().min(1).optional(),
+  parentId: z.string().optional(),
+});
+export type TaskInput = z.input<typeof TaskInput>;
+export type ParsedTaskInput = z.output<typeof TaskInput>;
+
+/** A filter over task records, shared by lists, subscriptions and bulk operations. */
+export const TaskFilter = z.strictObject({
+  status: z.array(TaskStatus).optional(),
+  type: z.array(z.string()).optional(),
+  queue: z.array(z.string()).optional(),
+  labels: Labels.optional(),
+  /** Created at or after (epoch ms). */
+  createdAfter: z.number().optional(),
+  /** Created before (epoch ms). */
+  createdBefore: z.number().optional(),
+  /** Case-insensitive text in the last error message. */
+  errorText: z.string().optional(),
+});
+export type TaskFilter = z.infer<typeof TaskFilter>;

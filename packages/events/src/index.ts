@@ -1,0 +1,5 @@
+export * from './cursor';
+export * from './event-codec';
+export * from './event-filter';
+export * from './event-hub';
+export * from './event-log';

@@ -1,0 +1,35 @@
+import type { Backoff, TaskOrder } from '@taskplane/core';
+
+/**
+ * What a BullMQ job carries (`job.data`); the job's name is the task type. The projector builds the
+ * task record from this when it sees the job's `added` event, so nothing else has to be written at
+ * submit time for the task to exist.
+ */
+export interface JobData {
+  params: Record<string, unknown>;
+  labels: Record<string, string>;
+  priority: number;
+  order: TaskOrder;
+  maxAttempts: number;
+  timeoutMs: number;
+  backoff: Backoff;
+  idempotencyKey?: string;
+  parentId?: string;
+  scheduleId?: string;
+  dependsOn?: string[];
+}
+
+/** BullMQ's backoff type name for Taskplane's strategy (see `retryDelay`). */
+export const BACKOFF_TYPE = 'taskplane';
+
+/**
+ * How the worker encodes a failed attempt for BullMQ: as JSON in the error message, so BullMQ's
+ * own atomic writes (failedReason, stack trace list, `failed` event) carry the classified error and
+ * the projector can record it without a separate write.
+ */
+export interface EncodedFailure {
+  code: string;
+  message: string;
+  retryable: boolean;
+  attempt: number;
+}

@@ -1,0 +1,71 @@
+import { hostname } from 'node:os';
+import type { Keys } from '@taskplane/core';
+import type { Redis } from 'ioredis';
+
+/** A worker process as it announces itself. */
+export interface WorkerPresence {
+  id: string;
+  host: string;
+  pid: number;
+  queues: string[];
+  concurrency: Record<string, number>;
+  runningTasks: string[];
+  memoryRss: number;
+  startedAt: number;
+  lastSeenAt: number;
+}
+
+/** Wire-level kinds of presence changes. */
+export const PresenceKind = { Online: 'online', Heartbeat: 'heartbeat', Offline: 'offline' } as const;
+export type PresenceKind = (typeof PresenceKind)[keyof typeof PresenceKind];
+
+export interface PresenceChange {
+  kind: PresenceKind;
+  worker: WorkerPresence;
+}
+
+export function presenceBase(
+  id: string,
+  queues: string[],
+): Pick<WorkerPresence, 'id' | 'host' | 'pid' | 'queues' | 'startedAt'> {
+  return { id, host: hostname(), pid: process.pid, queues, startedAt: Date.now() };
+}
+
+/** Writes this process's heartbeat: a record that expires unless renewed, so a dead worker vanishes. */
+export async function beat(
+  redis: Redis,
+  keys: Keys,
+  presence: WorkerPresence,
+  ttlMs: number,
+  kind: PresenceKind,
+): Promise<void> {
+  const json = JSON.stringify(presence);
+  await redis
+    .multi()
+    .set(keys.worker(presence.id), json, 'PX', ttlMs)
+    .zadd(keys.workers, presence.lastSeenAt, presence.id)
+    .publish(keys.workersChannel, JSON.stringify({ kind, worker: presence } satisfies PresenceChange))
+    .exec();
+}
+
+export async function leave(redis: Redis, keys: Keys, presence: WorkerPresence): Promise<void> {
+  await redis
+    .multi()
+    .del(keys.worker(presence.id))
+    .zrem(keys.workers, presence.id)
+    .publish(
+      keys.workersChannel,
+      JSON.stringify({ kind: PresenceKind.Offline, worker: presence } satisfies PresenceChange),
+    )
+    .exec();
+}
+
+/** The worker processes alive now. Records that expired are dropped from the set as they are found. */
+export async function listWorkers(redis: Redis, keys: Keys): Promise<WorkerPresence[]> {
+  const ids = await redis.zrange(keys.workers, 0, -1);
+  if (ids.length === 0) return [];
+  const values = await redis.mget(ids.map((id) => keys.worker(id)));
+  const gone = ids.filter((_, i) => values[i] === null);
+  if (gone.length) await redis.zrem(keys.workers, ...gone);
+  return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as WorkerPresence);
+}

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FINAL_STATUSES, type Keys, TRANSITIONS } from '@taskplane/core';
+import type { Redis } from 'ioredis';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function luaTable(entries: [string, string][]): string {
+  return `{${entries.map(([k, v]) => `['${k}'] = ${v}`).join(', ')}}`;
+}
+
+/** The transition table of packages/core, rendered as Lua so scripts and TypeScript share one source. */
+const TRANSITIONS_LUA = luaTable(
+  Object.entries(TRANSITIONS).map(([from, tos]) => [from, luaTable(tos.map((to) => [to, 'true']))]),
+);
+const FINAL_LUA = luaTable([...FINAL_STATUSES].map((s) => [s, 'true']));
+
+function load(name: string): string {
+  const text = readFileSync(join(here, 'scripts', `${name}.lua`), 'utf8');
+  return text.replace(/^--@include (\w+)$/m, (_, include: string) =>
+    readFileSync(join(here, 'scripts', `${include}.lua`), 'utf8')
+      .replace('__TRANSITIONS__', TRANSITIONS_LUA)
+      .replace('__FINAL__', FINAL_LUA),
+  );
+}
+
+const SCRIPTS = {
+  tpProject: { lua: load('project'), numberOfKeys: 3 },
+  tpCancel: { lua: load('cancel'), numberOfKeys: 1 },
+  tpAppendLog: { lua: load('append-log'), numberOfKeys: 2 },
+  tpClaimIdempotency: { lua: load('claim-idempotency') },
+} as const;
+
+type ScriptArg = string | number;
+/** A Redis connection with Taskplane's scripts defined (sent by SHA, loaded once per connection). */
+export interface ScriptedRedis extends Redis {
+  tpProject(...args: ScriptArg[]): Promise<[number, string, number, number]>;
+  tpCancel(...args: ScriptArg[]): Promise<[string, string?]>;
+  tpAppendLog(...args: ScriptArg[]): Promise<number>;
+  tpClaimIdempotency(numKeys: number, ...args: ScriptArg[]): Promise<string[]>;
+}
+
+export function withScripts(redis: Redis): ScriptedRedis {
+  const scripted = redis as ScriptedRedis;
+  if (typeof scripted.tpProject === 'function') return scripted;
+  for (const [name, definition] of Object.entries(SCRIPTS)) redis.defineCommand(name, definition);
+  return scripted;
+}
+
+/** Arguments every record-writing script takes first, in this order. */
+export function recordArgs(keys: Keys, streamMaxLen: number): ScriptArg[] {
+  return [`${keys.prefix}:task:`, `${keys.prefix}:idx:`, keys.eventsChannel, streamMaxLen];
+}

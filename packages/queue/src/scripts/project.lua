@@ -1,0 +1,261 @@
+--[[
+  Apply BullMQ's per-queue event stream (the write-ahead log its own scripts append atomically to
+  every job transition) to task records, indexes and the Taskplane event log, exactly once: the
+  checkpoint advances in the same call. Any process may call it at any time.
+
+  KEYS[1] BullMQ event stream of the queue
+  KEYS[2] checkpoint key of the queue
+  KEYS[3] Taskplane event stream
+  ARGV[1] task key prefix       ARGV[2] index key prefix     ARGV[3] event channel
+  ARGV[4] event stream cap      ARGV[5] BullMQ job key prefix of the queue
+  ARGV[6] idempotency key prefix ARGV[7] idempotency window (seconds)
+  ARGV[8] queue name            ARGV[9] entries per call
+  Returns {applied entries, last entry id, more remaining (0/1), trimmed past checkpoint (0/1)}
+]]
+local K_TASK, K_IDX, K_LIVE, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], ARGV[4], KEYS[3]
+local JOB = ARGV[5]
+local K_IDEM = ARGV[6]
+local IDEM_TTL = tonumber(ARGV[7])
+local QUEUE = ARGV[8]
+local LIMIT = tonumber(ARGV[9])
+
+--@include common
+
+local function atOf(entryId)
+  return tonumber(string.match(entryId, '^(%d+)'))
+end
+
+local function decodeJson(text)
+  if not text or text == '' then return nil end
+  local ok, value = pcall(cjson.decode, text)
+  if ok then return value end
+  return nil
+end
+
+-- A failure as the worker encoded it ({code,message,retryable,attempt} as JSON in the message), or
+-- BullMQ's own plain reason (stall limits, lock losses) read as a transient failure.
+local function errorOf(reason)
+  local e = decodeJson(reason)
+  if type(e) == 'table' and e.code then
+    return {code = e.code, message = e.message or '', retryable = e.retryable == true}, e.attempt
+  end
+  return {code = 'TRANSIENT', message = reason or 'unknown failure', retryable = true}, nil
+end
+
+-- The error of attempt n from the job's stack trace list (BullMQ appends one entry per failed
+-- attempt, atomically with the move); the newest entry when no entry names n.
+local function attemptError(jobId, n)
+  local list = decodeJson(rcall('HGET', JOB .. jobId, 'stacktrace'))
+  if type(list) ~= 'table' or #list == 0 then
+    return errorOf(rcall('HGET', JOB .. jobId, 'failedReason'))
+  end
+  for i = #list, 1, -1 do
+    local err, attempt = errorOf(list[i])
+    if attempt == n then return err end
+  end
+  return (errorOf(list[#list]))
+end
+
+local function finalize(rec)
+  if rec.idempotencyKey ~= '' and IDEM_TTL > 0 then
+    rcall('EXPIRE', K_IDEM .. rec.idempotencyKey, IDEM_TTL)
+  end
+end
+
+local function create(id, at)
+  local job = rcall('HMGET', JOB .. id, 'name', 'data', 'timestamp', 'delay')
+  if not job[1] then return nil end
+  local data = decodeJson(job[2]) or {}
+  local createdAt = tonumber(job[3]) or at
+  local delay = tonumber(job[4]) or 0
+  local rec = {
+    id = id, type = job[1], queue = QUEUE, labels = cjson.encode(data.labels or {}), createdAt = createdAt,
+    attempts = '[]', idempotencyKey = data.idempotencyKey or '', parentId = data.parentId or '',
+    status = delay > 0 and 'delayed' or 'pending'
+  }
+  if rec.labels == '[]' then rec.labels = '{}' end
+  rcall('HSET', K_TASK .. id,
+    'id', id, 'type', rec.type, 'queue', QUEUE, 'status', rec.status,
+    'priority', data.priority or 5, 'order', data.order or 'fifo',
+    'params', cjson.encode(data.params or {}), 'labels', rec.labels,
+    'idempotencyKey', rec.idempotencyKey, 'createdAt', createdAt, 'updatedAt', at,
+    'runAt', delay > 0 and (createdAt + delay) or '', 'attemptsMade', 0,
+    'maxAttempts', data.maxAttempts or 1, 'timeoutMs', data.timeoutMs or 300000,
+    'backoff', cjson.encode(data.backoff or {}), 'attempts', '[]', 'progress', 0,
+    'parentId', rec.parentId, 'dependsOn', cjson.encode(data.dependsOn or {}),
+    'scheduleId', data.scheduleId or '')
+  rcall('ZADD', K_IDX .. 'status:' .. rec.status, createdAt, id)
+  for _, key in ipairs(indexKeys(rec)) do rcall('ZADD', key, createdAt, id) end
+  if rec.parentId ~= '' then rcall('ZADD', K_IDX .. 'parent:' .. rec.parentId, createdAt, id) end
+  emit('submitted', rec, at, {runAt = delay > 0 and (createdAt + delay) or cjson.null})
+  return rec
+end
+
+local function requeue(rec, at, status)
+  if setStatus(rec, status, at, {'finishedAt', '', 'result', ''}) then
+    emit('requeued', rec, at, {})
+  end
+end
+
+local handlers = {}
+
+handlers['added'] = function(id, f, at)
+  local rec = loadRecord(id)
+  if rec == nil then return create(id, at) end
+  -- A finished task submitted again under its own id: a retry by hand.
+  if FINAL[rec.status] then requeue(rec, at, 'pending') end
+end
+
+handlers['waiting'] = function(id, f, at)
+  local rec = loadRecord(id)
+  if rec == nil then return end
+  local prev = f.prev
+  if rec.status == 'running' and prev == 'failed' then
+    -- An attempt failed and is retried at once (no backoff delay).
+    local n = #(decodeJson(rec.attempts) or {})
+    local err = attemptError(id, n)
+    closeAttempt(rec, at, err, false)
+    setStatus(rec, 'retrying', at, {'runAt', at, 'lastError', err.message})
+    emit('retrying', rec, at, {attempt = n, error = err, runAt = at})
+  elseif rec.status == 'running' and prev == 'active' then
+    closeAttempt(rec, at, nil, false)
+    if setStatus(rec, 'pending', at) then emit('requeued', rec, at, {reason = 'handed back'}) end
+  elseif rec.status == 'delayed' or rec.status == 'blocked' then
+    if setStatus(rec, 'pending', at) then emit('ready', rec, at, {}) end
+  elseif FINAL[rec.status] and rec.status ~= 'cancelled' then
+    requeue(rec, at, 'pending')
+  end
+end
+
+handlers['delayed'] = function(id, f, at)
+  local rec = loadRecord(id)
+  if rec == nil then return end
+  local runAt = tonumber(f.delay) or at
+  if rec.status == 'running' then
+    local n = #(decodeJson(rec.attempts) or {})
+    local err = attemptError(id, n)
+    closeAttempt(rec, at, err, false)
+    setStatus(rec, 'retrying', at, {'runAt', runAt, 'lastError', err.message})
+    emit('retrying', rec, at, {attempt = n, error = err, runAt = runAt})
+  elseif rec.status == 'pending' then
+    if setStatus(rec, 'delayed', at, {'runAt', runAt}) then emit('ready', rec, at, {runAt = runAt}) end
+  end
+end
+
+handlers['active'] = function(id, f, at)
+  local rec = loadRecord(id)
+  if rec == nil then rec = create(id, at) end
+  if rec == nil then return end
+  local workerId = rcall('HGET', JOB .. id, 'pb') or cjson.null
+  local n = updateAttempts(rec, function(attempts)
+    attempts[#attempts + 1] = {attempt = #attempts + 1, startedAt = at, finishedAt = cjson.null,
+      workerId = workerId, error = cjson.null, stalled = false}
+    return #attempts
+  end)
+  if n == 1 then rcall('HSET', K_TASK .. id, 'startedAt', at) end
+  if setStatus(rec, 'running', at) then
+    emit('started', rec, at, {attempt = n, workerId = workerId})
+  end
+end
+
+handlers['progress'] = function(id, f, at)
+  local rec = loadRecord(id)
+  if rec == nil then return end
+  local value = tonumber(f.data)
+  if value == nil then return end
+  rcall('HSET', K_TASK .. id, 'progress', value, 'updatedAt', at)
+  emit('progress', rec, at, {progress = value})
+end
+
+handlers['completed'] = function(id, f, at)
+  local rec = loadRecord(id)
+  if rec == nil then rec = create(id, at) end
+  if rec == nil then return end
+  closeAttempt(rec, at, nil, false)
+  local result = f.returnvalue or 'null'
+  rcall('HSET', K_TASK .. id, 'result', result)
+  if setStatus(rec, 'success', at, {'progress', 100}) then
+    emit('succeeded', rec, at, {})
+    finalize(rec)
+  end
+end
+
+handlers['failed'] = function(id, f, at)
+  local rec = loadRecord(id)
+  if rec == nil then rec = create(id, at) end
+  if rec == nil then return end
+  local err = errorOf(f.failedReason)
+  if rec.status == 'cancelled' then
+    closeAttempt(rec, at, {code = 'CANCELLED', message = 'task was cancelled', retryable = false}, false)
+    return
+  end
+  local n = #(decodeJson(rec.attempts) or {})
+  closeAttempt(rec, at, err, false)
+  if setStatus(rec, 'failed', at, {'lastError', err.message}) then
+    emit('failed', rec, at, {attempt = n, error = err})
+    setStatus(rec, 'dead_lettered', at)
+    emit('dead_lettered', rec, at, {error = err})
+    finalize(rec)
+  end
+end
+
+handlers['stalled'] = function(id, f, at)
+  local rec = loadRecord(id)
+  if rec == nil then return end
+  local last = closeAttempt(rec, at, {code = 'TRANSIENT', message = 'worker stopped answering; task handed to another worker', retryable = true}, true)
+  if setStatus(rec, 'pending', at) then
+    emit('stalled', rec, at, {attempt = last and last.attempt or cjson.null, workerId = last and last.workerId or cjson.null})
+  end
+end
+
+handlers['removed'] = function(id, f, at)
+  local rec = loadRecord(id)
+  if rec == nil or FINAL[rec.status] then return end
+  closeAttempt(rec, at, {code = 'CANCELLED', message = 'removed from its queue', retryable = false}, false)
+  if setStatus(rec, 'cancelled', at) then
+    emit('cancelled', rec, at, {reason = 'removed from its queue'})
+    finalize(rec)
+  end
+end
+
+handlers['waiting-children'] = function(id, f, at)
+  local rec = loadRecord(id)
+  if rec == nil then return end
+  closeAttempt(rec, at, nil, false)
+  -- running -> blocked is not a user-visible move of its own: the task waits for its children.
+  rcall('ZREM', K_IDX .. 'status:' .. rec.status, id)
+  rcall('ZADD', K_IDX .. 'status:blocked', rec.createdAt, id)
+  rec.status = 'blocked'
+  rcall('HSET', K_TASK .. id, 'status', 'blocked', 'updatedAt', at)
+  emit('blocked', rec, at, {})
+end
+
+local last = rcall('GET', KEYS[2]) or '0-0'
+-- Entries the stream dropped before we applied them are a gap: the stream has lost entries
+-- (entries-added > length) and its oldest kept entry is newer than our checkpoint.
+local function idAfter(a, b)
+  local a1, a2 = string.match(a, '^(%d+)-(%d+)$')
+  local b1, b2 = string.match(b, '^(%d+)-(%d+)$')
+  a1, a2, b1, b2 = tonumber(a1), tonumber(a2), tonumber(b1), tonumber(b2)
+  return a1 > b1 or (a1 == b1 and a2 > b2)
+end
+local trimmed = 0
+if last ~= '0-0' and rcall('EXISTS', KEYS[1]) == 1 then
+  local info = rcall('XINFO', 'STREAM', KEYS[1])
+  local f = {}
+  for i = 1, #info, 2 do f[info[i]] = info[i + 1] end
+  local first = f['first-entry']
+  local lost = f['entries-added'] == nil or tonumber(f['entries-added']) > tonumber(f['length'])
+  if lost and type(first) == 'table' and idAfter(first[1], last) then trimmed = 1 end
+end
+local entries = rcall('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', LIMIT)
+for _, entry in ipairs(entries) do
+  local f = {}
+  local raw = entry[2]
+  for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
+  local handler = handlers[f.event]
+  if handler and f.jobId then handler(f.jobId, f, atOf(entry[1])) end
+  last = entry[1]
+end
+if #entries > 0 then rcall('SET', KEYS[2], last) end
+return {#entries, last, #entries == LIMIT and 1 or 0, trimmed}

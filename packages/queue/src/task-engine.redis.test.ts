@@ -1,0 +1,188 @@
+import { ConflictError, TERMINAL_EVENT_KINDS, ValidationError } from '@taskplane/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from './testing/harness';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const kindsOf = (events: { taskId: string; kind: string }[], id: string) =>
+  events.filter((e) => e.taskId === id).map((e) => e.kind);
+
+describe('task engine', () => {
+  it('submits, runs and records a task with its events', async () => {
+    h = await createHarness();
+    const { task } = await h.engine.submit({ type: 'work', params: { tag: 'a' }, labels: { shop: 'abc' } });
+    expect(task.status).toBe('pending');
+    expect(task.labels).toEqual({ shop: 'abc' });
+    await h.startWorker();
+    const events = await h.waitForEvents((all) => kindsOf(all, task.id).includes('succeeded'));
+    expect(kindsOf(events, task.id)).toEqual(['submitted', 'started', 'log', 'succeeded']);
+    const done = await h.engine.store.getOrThrow(task.id);
+    expect(done.status).toBe('success');
+    expect(done.result).toEqual({ tag: 'a', attempt: 1 });
+    expect(done.attempts).toHaveLength(1);
+    expect(done.attempts[0]!.workerId).toMatch(/^w-/);
+    expect(await h.engine.store.logs(task.id)).toMatchObject([{ line: 'attempt 1 starting' }]);
+    const cursors = events.map((e) => e.cursor);
+    expect([...cursors].sort()).toEqual(cursors);
+  });
+
+  it('rejects bad parameters with field errors and enqueues nothing', async () => {
+    h = await createHarness();
+    const outcomes = await h.engine.submitMany([
+      { type: 'work', params: { sleepMs: -1 } },
+      { type: 'nope', params: {} },
+      { type: 'work', params: {}, priority: 11 },
+      { type: 'work', params: {} },
+    ]);
+    expect(outcomes.map((o) => o.ok)).toEqual([false, false, false, true]);
+    const fields = outcomes.map((o) => (o.ok ? [] : o.error.fields.map((f) => f.path)));
+    expect(fields).toEqual([['params.sleepMs'], ['type'], ['priority'], []]);
+    expect(outcomes[0]!.ok ? null : outcomes[0]!.error).toBeInstanceOf(ValidationError);
+    expect(await h.engine.queue('work').count()).toBe(1);
+  });
+
+  it('returns the same task for a repeated idempotency key, also after it finished', async () => {
+    h = await createHarness();
+    const first = await h.engine.submit({ type: 'work', params: {}, idempotencyKey: 'order-42' });
+    const again = await h.engine.submit({
+      type: 'work',
+      params: { tag: 'other' },
+      idempotencyKey: 'order-42',
+    });
+    expect(again.created).toBe(false);
+    expect(again.task.id).toBe(first.task.id);
+    await h.startWorker();
+    await h.waitForEvents((all) => kindsOf(all, first.task.id).includes('succeeded'));
+    const later = await h.engine.submit({ type: 'work', params: {}, idempotencyKey: 'order-42' });
+    expect(later.task.id).toBe(first.task.id);
+    expect(later.task.status).toBe('success');
+    expect(await h.redis.ttl(h.keys.idempotency('order-42'))).toBeGreaterThan(0);
+  });
+
+  it('runs priority 10 before 1, FIFO within a priority and LIFO on request', async () => {
+    h = await createHarness({
+      queues: {
+        work: { concurrency: 1, order: 'fifo', priority: 5, rate_limit: null, global_concurrency: null },
+      },
+    });
+    await h.engine.submitMany([
+      { type: 'work', params: { tag: 'p1' }, priority: 1 },
+      { type: 'work', params: { tag: 'f1' } },
+      { type: 'work', params: { tag: 'f2' } },
+      { type: 'work', params: { tag: 'p10' }, priority: 10 },
+    ]);
+    await h.engine.submit({ type: 'work', params: { tag: 'l1' }, priority: 3, order: 'lifo' });
+    await h.engine.submit({ type: 'work', params: { tag: 'l2' }, priority: 3, order: 'lifo' });
+    await h.engine.submit({ type: 'work', params: { tag: 'l3' }, priority: 3, order: 'lifo' });
+    await h.startWorker();
+    await h.waitForEvents((all) => all.filter((e) => e.kind === 'succeeded').length === 7);
+    expect(h.runs.map((r) => r.tag)).toEqual(['p10', 'f1', 'f2', 'l3', 'l2', 'l1', 'p1']);
+  });
+
+  it('does not start a delayed task early', async () => {
+    h = await createHarness();
+    const runAt = Date.now() + 600;
+    const { task } = await h.engine.submit({ type: 'work', params: {}, runAt });
+    expect(task.status).toBe('delayed');
+    expect(task.runAt).toBeGreaterThanOrEqual(runAt - 5);
+    await h.startWorker();
+    await h.waitForEvents((all) => kindsOf(all, task.id).includes('succeeded'));
+    expect(h.runs[0]!.startedAt).toBeGreaterThanOrEqual(runAt);
+  });
+
+  it('retries with exponential backoff and records every attempt', async () => {
+    h = await createHarness();
+    const { task } = await h.engine.submit({
+      type: 'work',
+      params: { fail: 'until_attempt', untilAttempt: 4 },
+      maxAttempts: 5,
+      backoff: { baseDelayMs: 100, maxDelayMs: 10_000, jitter: 0 },
+    });
+    await h.startWorker();
+    const events = await h.waitForEvents((all) => kindsOf(all, task.id).includes('succeeded'));
+    expect(kindsOf(events, task.id).filter((k) => k === 'retrying')).toHaveLength(3);
+    const done = await h.engine.store.getOrThrow(task.id);
+    expect(done.attempts.map((a) => a.error?.code ?? null)).toEqual([
+      'TRANSIENT',
+      'TRANSIENT',
+      'TRANSIENT',
+      null,
+    ]);
+    const gaps = done.attempts.slice(1).map((a, i) => a.startedAt! - done.attempts[i]!.finishedAt!);
+    // delay = base x 2^(n-1): 100, 200, 400 ms; a start may lag its due time by BullMQ's poll, never lead it.
+    [100, 200, 400].forEach((expected, i) => {
+      expect(gaps[i]).toBeGreaterThanOrEqual(expected - 5);
+      expect(gaps[i]).toBeLessThan(expected + 1000);
+    });
+  });
+
+  it('does not retry a permanent failure and dead-letters it with its error', async () => {
+    h = await createHarness();
+    const { task } = await h.engine.submit({ type: 'work', params: { fail: 'permanent' }, maxAttempts: 5 });
+    await h.startWorker();
+    const events = await h.waitForEvents((all) => kindsOf(all, task.id).includes('dead_lettered'));
+    expect(kindsOf(events, task.id)).toEqual(['submitted', 'started', 'log', 'failed', 'dead_lettered']);
+    const dead = await h.engine.store.getOrThrow(task.id);
+    expect(dead.status).toBe('dead_lettered');
+    expect(dead.attempts).toHaveLength(1);
+    expect(dead.attempts[0]!.error).toEqual({
+      code: 'PERMANENT',
+      message: 'upstream said 404',
+      retryable: false,
+    });
+  });
+
+  it('dead-letters an exhausted task with every error, and requeues it from there', async () => {
+    h = await createHarness();
+    const { task } = await h.engine.submit({ type: 'work', params: { fail: 'transient' }, maxAttempts: 3 });
+    await h.startWorker();
+    await h.waitForEvents((all) => kindsOf(all, task.id).includes('dead_lettered'));
+    const dead = await h.engine.store.getOrThrow(task.id);
+    expect(dead.attempts.map((a) => a.error)).toEqual(
+      Array.from({ length: 3 }, () => ({ code: 'TRANSIENT', message: 'upstream said 503', retryable: true })),
+    );
+    const list = await h.engine.store.list({ status: ['dead_lettered'] });
+    expect(list.tasks.map((t) => t.id)).toEqual([task.id]);
+
+    const { requeued } = await h.engine.requeueDeadLetters({});
+    expect(requeued).toEqual([task.id]);
+    const events = await h.waitForEvents(
+      (all) => kindsOf(all, task.id).filter((k) => k === 'dead_lettered').length === 2,
+    );
+    expect(kindsOf(events, task.id)).toContain('requeued');
+    expect((await h.engine.store.getOrThrow(task.id)).attempts).toHaveLength(6);
+    await expect(h.engine.cancel(task.id)).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('cancels a waiting task: removed from its queue, never run', async () => {
+    h = await createHarness();
+    const { task } = await h.engine.submit({ type: 'work', params: {}, delayMs: 60_000 });
+    const cancelled = await h.engine.cancel(task.id, 'not needed');
+    expect(cancelled.status).toBe('cancelled');
+    expect(await h.engine.queue('work').getJob(task.id)).toBeUndefined();
+    const events = await h.waitForEvents((all) => kindsOf(all, task.id).includes('cancelled'));
+    expect(kindsOf(events, task.id)).toEqual(['submitted', 'cancelled']);
+  });
+
+  it('cancels a running task through its signal and does not retry it', async () => {
+    h = await createHarness();
+    const { task } = await h.engine.submit({ type: 'work', params: { sleepMs: 30_000 }, maxAttempts: 3 });
+    await h.startWorker();
+    await h.waitForEvents((all) => kindsOf(all, task.id).includes('started'));
+    await h.engine.cancel(task.id);
+    await h.waitForEvents(() => h.runs[0]?.aborted !== undefined);
+    const events = await h.waitForEvents((all) => kindsOf(all, task.id).includes('cancelled'));
+    expect(kindsOf(events, task.id).filter((k) => TERMINAL_EVENT_KINDS.has(k as never))).toEqual([
+      'cancelled',
+    ]);
+    const job = await h.engine.queue('work').getJob(task.id);
+    await expect.poll(() => job?.getState()).toBe('failed');
+    const record = await h.engine.store.getOrThrow(task.id);
+    expect(record.status).toBe('cancelled');
+    expect(record.attempts).toHaveLength(1);
+    expect(h.runs).toHaveLength(1);
+  });
+});

@@ -1,0 +1,504 @@
+import {
+  type Backoff,
+  ConflictError,
+  canTransition,
+  type FieldError,
+  fieldErrors,
+  type Keys,
+  type Logger,
+  NotFoundError,
+  type ParsedTaskInput,
+  PRIORITY_DEFAULT,
+  type Task,
+  type TaskFilter,
+  TaskInput,
+  type TaskplaneConfig,
+  type TaskTypeRegistry,
+  ValidationError,
+} from '@taskplane/core';
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { toBullPriority } from './bull-priority';
+import { ControlKind, publishControl } from './control';
+import { BACKOFF_TYPE, type JobData } from './job-data';
+import {
+  type QueueSettings,
+  readQueueSettings,
+  validateSettings,
+  writeQueueSettings,
+} from './queue-settings';
+import { recordArgs, type ScriptedRedis, withScripts } from './scripts';
+import { newTaskId } from './task-id';
+import { TaskStore } from './task-store';
+
+export interface TaskEngineOptions {
+  config: TaskplaneConfig;
+  registry: TaskTypeRegistry;
+  keys: Keys;
+  /** A producer connection (fails fast while Redis is away). */
+  redis: Redis;
+  logger: Logger;
+}
+
+/** One submitted item's outcome: the task, and whether this call created it (false = idempotent hit). */
+export type SubmitOutcome =
+  | { ok: true; task: Task; created: boolean }
+  | { ok: false; error: ValidationError };
+
+export interface QueueCounts {
+  pending: number;
+  /** Delayed tasks and retries waiting out their backoff. */
+  delayed: number;
+  running: number;
+  /** Waiting for their children. */
+  blocked: number;
+  deadLettered: number;
+  /** Finished jobs BullMQ still keeps (the latest 1000). */
+  succeeded: number;
+}
+
+export interface SubmitOptions {
+  /** Submit as children of this task: it waits for them and then runs again (a fan-out). */
+  parent?: { id: string; queue: string };
+}
+
+const PROJECT_BATCH = 1000;
+
+/**
+ * The task engine's write side: submit, cancel, retry, dead letters, queue settings. Every change
+ * goes through BullMQ or one of our scripts; records and events follow from those.
+ */
+export class TaskEngine {
+  readonly config: TaskplaneConfig;
+  readonly registry: TaskTypeRegistry;
+  readonly keys: Keys;
+  readonly redis: ScriptedRedis;
+  readonly store: TaskStore;
+  private readonly logger: Logger;
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(options: TaskEngineOptions) {
+    this.config = options.config;
+    this.registry = options.registry;
+    this.keys = options.keys;
+    this.redis = withScripts(options.redis);
+    this.logger = options.logger;
+    this.store = new TaskStore(this.redis, this.keys);
+  }
+
+  /** Every queue tasks can go to: configured ones and those task types name. */
+  queueNames(): string[] {
+    return [...new Set([...Object.keys(this.config.queues), ...this.registry.queues()])].sort();
+  }
+
+  queue(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, {
+        connection: this.redis,
+        prefix: this.keys.bullPrefix,
+        streams: { events: { maxLen: this.config.events.stream_max_len } },
+      });
+      queue.on('error', (error) => this.logger.error({ err: error, queue: name }, 'queue error'));
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** Apply every BullMQ event of a queue not yet applied to records and the event log. */
+  async project(queue: string): Promise<{ applied: number; trimmed: boolean }> {
+    let applied = 0;
+    let trimmed = false;
+    for (;;) {
+      const [count, , more, gap] = await this.redis.tpProject(
+        this.keys.bullEvents(queue),
+        this.keys.projectorCheckpoint(queue),
+        this.keys.events,
+        ...recordArgs(this.keys, this.config.events.stream_max_len),
+        `${this.keys.bullPrefix}:${queue}:`,
+        `${this.keys.prefix}:idem:`,
+        Math.round(this.config.retention.idempotency_window / 1000),
+        queue,
+        PROJECT_BATCH,
+      );
+      applied += count;
+      trimmed ||= gap === 1;
+      if (more !== 1) break;
+    }
+    if (trimmed) {
+      this.logger.error(
+        { queue },
+        'BullMQ trimmed job events before they were recorded; raise events.stream_max_len',
+      );
+    }
+    return { applied, trimmed };
+  }
+
+  private resolve(
+    input: ParsedTaskInput,
+    now: number,
+  ): { id: string; queue: string; data: JobData; delay: number } {
+    const type = this.registry.get(input.type);
+    const queue = input.queue ?? type.queue;
+    if (!this.queueNames().includes(queue)) {
+      throw new ValidationError(`unknown queue "${queue}"`, [
+        { path: 'queue', message: `known queues: ${this.queueNames().join(', ')}` },
+      ]);
+    }
+    const queueConfig = this.config.queues[queue];
+    const retry = this.config.retry;
+    const backoff: Backoff = {
+      baseDelayMs: input.backoff?.baseDelayMs ?? type.defaults?.backoff?.baseDelayMs ?? retry.base_delay,
+      maxDelayMs: input.backoff?.maxDelayMs ?? type.defaults?.backoff?.maxDelayMs ?? retry.max_delay,
+      jitter: input.backoff?.jitter ?? type.defaults?.backoff?.jitter ?? retry.jitter,
+    };
+    const delay = input.runAt !== undefined ? Math.max(0, input.runAt - now) : (input.delayMs ?? 0);
+    return {
+      id: newTaskId(now),
+      queue,
+      delay,
+      data: {
+        params: this.registry.parseParams(input.type, input.params),
+        labels: input.labels ?? {},
+        priority: input.priority ?? type.defaults?.priority ?? queueConfig?.priority ?? PRIORITY_DEFAULT,
+        order: input.order ?? queueConfig?.order ?? 'fifo',
+        maxAttempts: input.maxAttempts ?? type.defaults?.maxAttempts ?? retry.max_retries + 1,
+        timeoutMs: input.timeoutMs ?? type.defaults?.timeoutMs ?? this.config.workers.task_timeout,
+        backoff,
+        ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
+        ...(input.parentId ? { parentId: input.parentId } : {}),
+      },
+    };
+  }
+
+  /** BullMQ options for a task; also used when a finished task is run again. */
+  jobOptions(id: string, data: JobData, delay: number, lifoSequence: number): JobsOptions {
+    return {
+      jobId: id,
+      priority: toBullPriority(data.priority, data.order, lifoSequence),
+      delay,
+      attempts: data.maxAttempts,
+      backoff: { type: BACKOFF_TYPE },
+      // One stack-trace entry per failed attempt: the projector reads each attempt's error there.
+      stackTraceLimit: data.maxAttempts + 1,
+      // Our records are the system of record; BullMQ keeps finished jobs only briefly.
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 10_000 },
+    };
+  }
+
+  /** Submit one task. Throws `ValidationError` (field paths) or `NotFoundError` (unknown type). */
+  async submit(input: TaskInput): Promise<{ task: Task; created: boolean }> {
+    const [outcome] = await this.submitMany([input]);
+    if (!outcome!.ok) throw outcome!.error;
+    return { task: outcome!.task, created: outcome!.created };
+  }
+
+  /**
+   * Submit many tasks in a few round trips: one idempotency claim, one BullMQ bulk add per queue,
+   * one projection per queue. A bad item is rejected with field errors; nothing of it is enqueued.
+   */
+  async submitMany(inputs: TaskInput[], options: SubmitOptions = {}): Promise<SubmitOutcome[]> {
+    const now = Date.now();
+    const outcomes: SubmitOutcome[] = new Array(inputs.length);
+    const accepted: {
+      index: number;
+      id: string;
+      queue: string;
+      data: JobData;
+      delay: number;
+      type: string;
+    }[] = [];
+    inputs.forEach((raw, index) => {
+      const parsed = TaskInput.safeParse(raw);
+      if (!parsed.success) {
+        const fields: FieldError[] = fieldErrors(parsed.error);
+        outcomes[index] = {
+          ok: false,
+          error: new ValidationError(
+            `invalid task: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
+            fields,
+          ),
+        };
+        return;
+      }
+      try {
+        const input = options.parent ? { ...parsed.data, parentId: options.parent.id } : parsed.data;
+        accepted.push({ index, type: input.type, ...this.resolve(input, now) });
+      } catch (error) {
+        if (error instanceof NotFoundError) {
+          outcomes[index] = {
+            ok: false,
+            error: new ValidationError(error.message, [{ path: 'type', message: error.message }]),
+          };
+        } else if (error instanceof ValidationError) {
+          outcomes[index] = { ok: false, error };
+        } else throw error;
+      }
+    });
+
+    // Idempotency: claim keys for new ids; an item whose key is held returns the holder.
+    const existing = new Map<number, string>();
+    const keyed = accepted.filter((a) => a.data.idempotencyKey);
+    if (keyed.length) {
+      const holders = await this.redis.tpClaimIdempotency(
+        keyed.length,
+        ...keyed.map((a) => this.keys.idempotency(a.data.idempotencyKey!)),
+        ...keyed.map((a) => a.id),
+      );
+      keyed.forEach((a, i) => {
+        if (holders[i] !== a.id) existing.set(a.index, holders[i]!);
+      });
+    }
+    const fresh = accepted.filter((a) => !existing.has(a.index));
+
+    // LIFO tasks take a sequence number per queue and priority (see bull-priority.ts).
+    const lifoSeq = new Map<number, number>();
+    const lifo = fresh.filter((a) => a.data.order === 'lifo');
+    if (lifo.length) {
+      const pipeline = this.redis.pipeline();
+      for (const a of lifo) pipeline.incr(`${this.keys.prefix}:lifo:${a.queue}:${a.data.priority}`);
+      const replies = (await pipeline.exec()) ?? [];
+      lifo.forEach((a, i) => {
+        lifoSeq.set(a.index, Number(replies[i]?.[1] ?? 0));
+      });
+    }
+
+    const byQueue = new Map<string, typeof fresh>();
+    for (const a of fresh) byQueue.set(a.queue, [...(byQueue.get(a.queue) ?? []), a]);
+    await Promise.all(
+      [...byQueue].map(async ([queue, items]) => {
+        await this.queue(queue).addBulk(
+          items.map((a) => ({
+            name: a.type,
+            data: a.data,
+            opts: {
+              ...this.jobOptions(a.id, a.data, a.delay, lifoSeq.get(a.index) ?? 0),
+              ...(options.parent
+                ? {
+                    parent: {
+                      id: options.parent.id,
+                      queue: `${this.keys.bullPrefix}:${options.parent.queue}`,
+                    },
+                    // A failed child does not fail its parent: the parent counts it.
+                    ignoreDependencyOnFailure: true,
+                  }
+                : {}),
+            },
+          })),
+        );
+        await this.project(queue);
+      }),
+    );
+
+    const fetched = await this.store.getMany(fresh.map((a) => a.id));
+    fresh.forEach((a, i) => {
+      const task = fetched[i];
+      if (!task) throw new Error(`task ${a.id} was enqueued but has no record`);
+      outcomes[a.index] = { ok: true, task, created: true };
+    });
+    for (const [index, id] of existing) {
+      outcomes[index] = { ok: true, task: await this.awaitRecord(id), created: false };
+    }
+    return outcomes;
+  }
+
+  /** The record of a task another call is submitting right now (idempotency race). */
+  private async awaitRecord(id: string): Promise<Task> {
+    for (let i = 0; i < 100; i++) {
+      const task = await this.store.get(id);
+      if (task) return task;
+      for (const queue of this.queueNames()) await this.project(queue);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new ConflictError(`task ${id} holds this idempotency key but has not been recorded yet; try again`);
+  }
+
+  /**
+   * Cancel a task: a waiting one is removed from its queue; a running one is aborted through its
+   * handler's signal on whichever worker runs it. Either way it is marked cancelled and not retried.
+   */
+  async cancel(id: string, reason = 'cancelled by operator'): Promise<Task> {
+    const [outcome, previous] = await this.redis.tpCancel(
+      this.keys.events,
+      ...recordArgs(this.keys, this.config.events.stream_max_len),
+      id,
+      Date.now(),
+      reason,
+      `${this.keys.prefix}:idem:`,
+      Math.round(this.config.retention.idempotency_window / 1000),
+    );
+    if (outcome === 'missing') throw new NotFoundError(`no task with id ${id}`);
+    if (outcome === 'refused')
+      throw new ConflictError(`task ${id} is ${previous}; only unfinished tasks can be cancelled`);
+    const task = await this.store.getOrThrow(id);
+    let removed = 0;
+    if (previous !== 'running') removed = await this.queue(task.queue).remove(id);
+    if (removed !== 1)
+      await publishControl(this.redis, this.keys, { kind: ControlKind.Cancel, taskId: id, reason });
+    return task;
+  }
+
+  /** Run a finished (failed, dead-lettered or cancelled) task again under the same id. */
+  async retry(id: string): Promise<Task> {
+    const task = await this.store.getOrThrow(id);
+    if (!canTransition(task.status, 'pending') || task.status === 'running') {
+      throw new ConflictError(
+        `task ${id} is ${task.status}; only failed, dead-lettered or cancelled tasks can be retried`,
+      );
+    }
+    const queue = this.queue(task.queue);
+    const job = await queue.getJob(id);
+    if (job) {
+      if (await job.isActive()) throw new ConflictError(`task ${id} is still running on a worker`);
+      await job.remove();
+    }
+    const data: JobData = {
+      params: task.params,
+      labels: task.labels,
+      priority: task.priority,
+      order: task.order,
+      maxAttempts: task.maxAttempts,
+      timeoutMs: task.timeoutMs,
+      backoff: task.backoff,
+      ...(task.idempotencyKey ? { idempotencyKey: task.idempotencyKey } : {}),
+      ...(task.parentId ? { parentId: task.parentId } : {}),
+    };
+    await queue.add(task.type, data, this.jobOptions(id, data, 0, 0));
+    await this.project(task.queue);
+    return await this.store.getOrThrow(id);
+  }
+
+  /** Apply `action` to every task matching `filter`, page by page. Returns how many were visited. */
+  async forEachMatching(
+    filter: TaskFilter,
+    action: (task: Task) => Promise<void>,
+    limit = Infinity,
+  ): Promise<number> {
+    let after: string | null = null;
+    let visited = 0;
+    do {
+      const page = await this.store.list(filter, { first: 200, after });
+      for (const task of page.tasks) {
+        if (visited >= limit) return visited;
+        await action(task);
+        visited++;
+      }
+      after = page.nextCursor;
+    } while (after);
+    return visited;
+  }
+
+  /** Requeue dead letters matching `filter` (limited to dead-lettered tasks whatever it says). */
+  async requeueDeadLetters(
+    filter: TaskFilter = {},
+  ): Promise<{ requeued: string[]; failed: { id: string; message: string }[] }> {
+    const requeued: string[] = [];
+    const failed: { id: string; message: string }[] = [];
+    const ids: string[] = [];
+    await this.forEachMatching({ ...filter, status: ['dead_lettered'] }, async (task) => {
+      ids.push(task.id);
+    });
+    for (const id of ids) {
+      try {
+        await this.retry(id);
+        requeued.push(id);
+      } catch (error) {
+        failed.push({ id, message: (error as Error).message });
+      }
+    }
+    return { requeued, failed };
+  }
+
+  /** Delete dead letters matching `filter`: records, indexes, logs and BullMQ jobs. */
+  async purgeDeadLetters(filter: TaskFilter = {}): Promise<number> {
+    const tasks: Task[] = [];
+    await this.forEachMatching({ ...filter, status: ['dead_lettered'] }, async (task) => {
+      tasks.push(task);
+    });
+    await this.deleteTasks(tasks);
+    return tasks.length;
+  }
+
+  /** Remove finished tasks' records and every index entry that points at them. */
+  async deleteTasks(tasks: Task[]): Promise<void> {
+    for (const task of tasks) {
+      const job = await this.queue(task.queue).getJob(task.id);
+      if (job && !(await job.isActive())) await job.remove();
+    }
+    const pipeline = this.redis.pipeline();
+    for (const task of tasks) {
+      pipeline.del(this.keys.task(task.id), this.keys.taskLog(task.id));
+      for (const key of [
+        this.keys.indexAll,
+        this.keys.indexStatus(task.status),
+        this.keys.indexType(task.type),
+        this.keys.indexQueue(task.queue),
+        this.keys.indexFinished,
+        ...(task.parentId ? [this.keys.indexParent(task.parentId)] : []),
+        ...Object.entries(task.labels).map(([k, v]) => this.keys.indexLabel(k, v)),
+      ]) {
+        pipeline.zrem(key, task.id);
+      }
+    }
+    await pipeline.exec();
+  }
+
+  async queueSettings(queue: string): Promise<QueueSettings> {
+    this.assertQueue(queue);
+    return await readQueueSettings(this.redis, this.keys, this.config, queue);
+  }
+
+  /** Change a queue's concurrency, rate limit or global cap on every worker process, without restarts. */
+  async updateQueueSettings(queue: string, change: Partial<QueueSettings>): Promise<QueueSettings> {
+    this.assertQueue(queue);
+    validateSettings(this.config, change);
+    await writeQueueSettings(this.redis, this.keys, queue, change);
+    if (change.globalConcurrency !== undefined) {
+      if (change.globalConcurrency === null) await this.queue(queue).removeGlobalConcurrency();
+      else await this.queue(queue).setGlobalConcurrency(change.globalConcurrency);
+    }
+    await publishControl(this.redis, this.keys, { kind: ControlKind.Settings, queue });
+    return await this.queueSettings(queue);
+  }
+
+  /** Tasks in a queue by state, as BullMQ counts them now. */
+  async counts(queue: string): Promise<QueueCounts> {
+    const c = await this.queue(queue).getJobCounts(
+      'waiting',
+      'prioritized',
+      'active',
+      'delayed',
+      'failed',
+      'completed',
+      'waiting-children',
+    );
+    return {
+      pending: (c.waiting ?? 0) + (c.prioritized ?? 0),
+      delayed: c.delayed ?? 0,
+      running: c.active ?? 0,
+      blocked: c['waiting-children'] ?? 0,
+      deadLettered: c.failed ?? 0,
+      succeeded: c.completed ?? 0,
+    };
+  }
+
+  async pause(queue: string): Promise<void> {
+    this.assertQueue(queue);
+    await this.queue(queue).pause();
+  }
+
+  async resume(queue: string): Promise<void> {
+    this.assertQueue(queue);
+    await this.queue(queue).resume();
+  }
+
+  private assertQueue(queue: string): void {
+    if (!this.queueNames().includes(queue)) throw new NotFoundError(`no queue named ${queue}`);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

@@ -1,0 +1,64 @@
+import type { Backoff, Task, TaskAttempt, TaskOrder, TaskStatus } from '@taskplane/core';
+
+function json<T>(text: string | undefined, fallback: T): T {
+  if (!text) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+function num(text: string | undefined): number | null {
+  if (text === undefined || text === '') return null;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : null;
+}
+
+/** A task record as the scripts store it (a Redis hash of strings) turned into a `Task`. */
+export function parseTaskRecord(hash: Record<string, string>): Task | null {
+  if (!hash.id) return null;
+  const attempts = json<TaskAttempt[]>(hash.attempts, []).map((a) => ({
+    attempt: a.attempt,
+    startedAt: a.startedAt ?? null,
+    finishedAt: a.finishedAt ?? null,
+    workerId: a.workerId ?? null,
+    error: a.error ?? null,
+    stalled: a.stalled === true,
+  }));
+  return {
+    id: hash.id,
+    type: hash.type ?? '',
+    queue: hash.queue ?? '',
+    status: hash.status as TaskStatus,
+    priority: num(hash.priority) ?? 5,
+    order: (hash.order as TaskOrder) ?? 'fifo',
+    params: json(hash.params, {}),
+    labels: json(hash.labels, {}),
+    idempotencyKey: hash.idempotencyKey || null,
+    createdAt: num(hash.createdAt) ?? 0,
+    updatedAt: num(hash.updatedAt) ?? 0,
+    startedAt: num(hash.startedAt),
+    finishedAt: num(hash.finishedAt),
+    runAt: num(hash.runAt),
+    attemptsMade: attempts.length,
+    maxAttempts: num(hash.maxAttempts) ?? 1,
+    timeoutMs: num(hash.timeoutMs) ?? 300_000,
+    backoff: json<Backoff>(hash.backoff, { baseDelayMs: 1000, maxDelayMs: 60_000, jitter: 0 }),
+    attempts,
+    result: hash.result ? json<unknown>(hash.result, null) : null,
+    progress: num(hash.progress) ?? 0,
+    parentId: hash.parentId || null,
+    dependsOn: json(hash.dependsOn, []),
+    scheduleId: hash.scheduleId || null,
+  };
+}
+
+/** The message of the newest failed attempt, for error-text search. */
+export function lastErrorMessage(task: Task): string | null {
+  for (let i = task.attempts.length - 1; i >= 0; i--) {
+    const error = task.attempts[i]?.error;
+    if (error) return error.message;
+  }
+  return null;
+}

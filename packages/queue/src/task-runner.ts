@@ -1,0 +1,237 @@
+import {
+  CancelledError,
+  type ChildOutcome,
+  type HandlerContext,
+  type HandlerMap,
+  type Logger,
+  PermanentError,
+  type Product,
+  type TaskInput,
+  TimeoutError,
+  TransientError,
+} from '@taskplane/core';
+import { type Job, UnrecoverableError, WaitingChildrenError, WaitingError } from 'bullmq';
+import { classify, decodeFailure, encodeFailure } from './classify';
+import type { JobData } from './job-data';
+import { recordArgs } from './scripts';
+import type { TaskEngine } from './task-engine';
+
+/** Abort reasons the worker host gives BullMQ's `cancelJob`; wire-level between host and runner. */
+export const AbortReason = {
+  Shutdown: 'taskplane:shutdown',
+  CancelPrefix: 'taskplane:cancel:',
+} as const;
+
+/** Thrown by `ctx.fanOut` to end the run while the children work. */
+class FanOut extends Error {
+  constructor(readonly waiting: boolean) {
+    super('fan-out');
+  }
+}
+
+/** A failure BullMQ should retry with backoff; carries the server's Retry-After to the strategy. */
+export class RetryableAttemptError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+    this.name = 'RetryableAttemptError';
+  }
+}
+
+export interface RunnerOptions {
+  engine: TaskEngine;
+  handlers: HandlerMap;
+  logger: Logger;
+  settings: HandlerContext['settings'];
+  /** Ids cancelled while not yet running here; checked before a handler starts. */
+  cancelled: Set<string>;
+  onStart(id: string): void;
+  onEnd(id: string): void;
+}
+
+const LOG_FLUSH_MS = 100;
+
+/** Buffers a task's log lines and writes them in one script call per flush. */
+class TaskLog {
+  private lines: string[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  constructor(
+    private readonly engine: TaskEngine,
+    private readonly id: string,
+  ) {}
+
+  push(line: string): void {
+    this.lines.push(line.slice(0, 4000));
+    this.timer ??= setTimeout(() => void this.flush(), LOG_FLUSH_MS);
+  }
+
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.lines.length === 0) return;
+    const lines = this.lines;
+    this.lines = [];
+    const { keys, redis, config } = this.engine;
+    await redis.tpAppendLog(
+      keys.events,
+      keys.taskLog(this.id),
+      ...recordArgs(keys, config.events.stream_max_len),
+      this.id,
+      Date.now(),
+      1000,
+      ...lines,
+    );
+  }
+}
+
+/**
+ * BullMQ stores `error.stack` once per failed attempt; ours holds just the encoded failure, so the
+ * projector can read each attempt's error and no stack trace reaches clients.
+ */
+function bare<E extends Error>(error: E): E {
+  error.stack = error.message;
+  return error;
+}
+
+function abortPromise(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+/**
+ * The BullMQ processor: runs a task's handler with a context, a timeout and an abort signal, and
+ * turns the outcome into what BullMQ should do next (complete, retry, fail for good, hand back).
+ */
+export function createProcessor(options: RunnerOptions) {
+  const { engine, handlers, logger } = options;
+
+  return async function process(
+    job: Job<JobData>,
+    token: string | undefined,
+    bullSignal?: AbortSignal,
+  ): Promise<unknown> {
+    const id = job.id!;
+    const attempt = Math.max(1, job.attemptsStarted);
+    const fail = (error: Error) => {
+      const classified = classify(error);
+      const message = encodeFailure(classified, attempt);
+      if (!classified.retryable || attempt >= job.opts.attempts!)
+        return bare(new UnrecoverableError(message));
+      return bare(
+        new RetryableAttemptError(
+          message,
+          classified instanceof TransientError ? classified.retryAfterMs : undefined,
+        ),
+      );
+    };
+    if (options.cancelled.has(id))
+      throw bare(new UnrecoverableError(encodeFailure(new CancelledError(), attempt)));
+    const handler = handlers[job.name];
+    if (!handler) throw fail(new PermanentError(`this worker has no handler for task type ${job.name}`));
+
+    const controller = new AbortController();
+    const onBullAbort = () => controller.abort(bullSignal?.reason);
+    bullSignal?.addEventListener('abort', onBullAbort, { once: true });
+    const timeout = setTimeout(
+      () => controller.abort(new TimeoutError(`attempt ran longer than ${job.data.timeoutMs} ms`)),
+      job.data.timeoutMs,
+    );
+    const log = new TaskLog(engine, id);
+    const taskLogger = logger.child({ taskId: id, type: job.name });
+    const ctx: HandlerContext = {
+      taskId: id,
+      type: job.name,
+      queue: job.queueName,
+      attempt,
+      maxAttempts: job.opts.attempts ?? 1,
+      labels: job.data.labels,
+      signal: controller.signal,
+      settings: options.settings,
+      logger: taskLogger,
+      log: (message) => log.push(message),
+      progress: async (percent) => {
+        await job.updateProgress(Math.max(0, Math.min(100, Math.round(percent))));
+      },
+      storeProducts: async (products: Product[]) => {
+        if (products.length === 0) return 0;
+        await engine.redis.hset(
+          engine.keys.products,
+          Object.fromEntries(products.map((p) => [p.id, JSON.stringify(p)])),
+        );
+        return products.length;
+      },
+      fanOut: async (children: TaskInput[]) => {
+        const outcomes = await engine.submitMany(children, { parent: { id, queue: job.queueName } });
+        const bad = outcomes.findIndex((o) => !o.ok);
+        if (bad >= 0) {
+          const outcome = outcomes[bad] as { ok: false; error: Error };
+          throw new PermanentError(`child ${bad} is invalid: ${outcome.error.message}`);
+        }
+        throw new FanOut(await job.moveToWaitingChildren(token!));
+      },
+      childOutcomes: async () => {
+        const [values, failures] = await Promise.all([
+          job.getChildrenValues(),
+          job.getIgnoredChildrenFailures(),
+        ]);
+        const outcomes: ChildOutcome[] = [
+          ...Object.entries(values).map(([key, result]) => ({
+            id: key.slice(key.lastIndexOf(':') + 1),
+            status: 'success' as const,
+            result,
+            error: null,
+          })),
+          ...Object.entries(failures).map(([key, reason]) => {
+            const failure = decodeFailure(reason);
+            return {
+              id: key.slice(key.lastIndexOf(':') + 1),
+              status: 'failed' as const,
+              result: null,
+              error: failure
+                ? { code: failure.code as never, message: failure.message, retryable: failure.retryable }
+                : { code: 'TRANSIENT' as const, message: String(reason), retryable: true },
+            };
+          }),
+        ];
+        return outcomes.length ? outcomes : null;
+      },
+    };
+
+    options.onStart(id);
+    try {
+      const result = await Promise.race([handler(job.data.params, ctx), abortPromise(controller.signal)]);
+      return result ?? null;
+    } catch (error) {
+      if (error instanceof FanOut) {
+        if (error.waiting) throw new WaitingChildrenError();
+        // Every child finished before we could wait: run again at once to collect them.
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      const reason = controller.signal.aborted ? controller.signal.reason : undefined;
+      if (reason === AbortReason.Shutdown) {
+        // Handed back without using up an attempt; another worker picks it up.
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      if (typeof reason === 'string' && reason.startsWith(AbortReason.CancelPrefix)) {
+        throw bare(
+          new UnrecoverableError(
+            encodeFailure(new CancelledError(reason.slice(AbortReason.CancelPrefix.length)), attempt),
+          ),
+        );
+      }
+      if (reason instanceof TimeoutError) throw fail(reason);
+      throw fail(error as Error);
+    } finally {
+      clearTimeout(timeout);
+      bullSignal?.removeEventListener('abort', onBullAbort);
+      options.onEnd(id);
+      await log.flush().catch((error) => taskLogger.warn({ err: error }, 'could not write log lines'));
+    }
+  };
+}

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { createRedis, type HandlerMap, type Logger } from '@taskplane/core';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { retryDelay } from './backoff';
+import { ControlKind, parseControl } from './control';
+import { BACKOFF_TYPE, type JobData } from './job-data';
+import { beat, leave, PresenceKind, presenceBase, type WorkerPresence } from './presence';
+import { Projector } from './projector';
+import { readQueueSettings } from './queue-settings';
+import type { TaskEngine } from './task-engine';
+import { AbortReason, createProcessor, RetryableAttemptError } from './task-runner';
+
+export interface WorkerHostOptions {
+  engine: TaskEngine;
+  handlers: HandlerMap;
+  /** Queues to consume; every queue the engine knows when empty. */
+  queues?: string[];
+  redisUrl: string;
+  logger: Logger;
+  catalogueBaseUrl: string;
+}
+
+/**
+ * One worker process: a BullMQ Worker per queue running Taskplane's processor, a control-channel
+ * listener (cancel, settings), a heartbeat, and a projector. Stops gracefully: no task is lost.
+ */
+export class WorkerHost {
+  readonly id = `w-${randomBytes(4).toString('hex')}`;
+  private readonly engine: TaskEngine;
+  private readonly logger: Logger;
+  private readonly workers = new Map<string, Worker<JobData>>();
+  private readonly running = new Set<string>();
+  /** Ids cancelled recently, for a cancel that arrives just before the task starts here. */
+  private readonly cancelled = new Set<string>();
+  private readonly queues: string[];
+  private subscriber: Redis | null = null;
+  private projector: Projector | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private presence: WorkerPresence;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly options: WorkerHostOptions) {
+    this.engine = options.engine;
+    this.logger = options.logger.child({ workerId: this.id });
+    this.queues = options.queues?.length ? options.queues : this.engine.queueNames();
+    this.presence = {
+      ...presenceBase(this.id, this.queues),
+      concurrency: {},
+      runningTasks: [],
+      memoryRss: 0,
+      lastSeenAt: Date.now(),
+    };
+  }
+
+  async start(): Promise<void> {
+    const { engine, logger } = this;
+    const { config } = engine;
+    const processor = createProcessor({
+      engine,
+      handlers: this.options.handlers,
+      logger,
+      settings: {
+        catalogueBaseUrl: this.options.catalogueBaseUrl,
+        requestTimeoutMs: config.catalogue.request_timeout,
+      },
+      cancelled: this.cancelled,
+      onStart: (id) => this.running.add(id),
+      onEnd: (id) => this.running.delete(id),
+    });
+    for (const queue of this.queues) {
+      const settings = await readQueueSettings(engine.redis, engine.keys, config, queue);
+      await this.applyLimits(queue, settings);
+      const worker = new Worker<JobData>(queue, processor, {
+        connection: createRedis({ url: this.options.redisUrl, role: 'worker', name: `${this.id}:${queue}` }),
+        prefix: engine.keys.bullPrefix,
+        concurrency: settings.concurrency,
+        name: this.id,
+        lockDuration: config.workers.lock_duration,
+        stalledInterval: config.workers.stalled_interval,
+        maxStalledCount: 1,
+        settings: {
+          backoffStrategy: (attemptsMade, type, error, job) => {
+            if (type !== BACKOFF_TYPE) return 0;
+            const data = job?.data as JobData | undefined;
+            const backoff = data?.backoff ?? {
+              baseDelayMs: config.retry.base_delay,
+              maxDelayMs: config.retry.max_delay,
+              jitter: config.retry.jitter,
+            };
+            const retryAfter = error instanceof RetryableAttemptError ? error.retryAfterMs : undefined;
+            return retryDelay(attemptsMade, backoff, retryAfter);
+          },
+        },
+      });
+      worker.on('error', (error) => logger.error({ err: error, queue }, 'worker error'));
+      this.workers.set(queue, worker);
+    }
+    await this.listen();
+    this.projector = new Projector(
+      engine,
+      createRedis({ url: this.options.redisUrl, role: 'worker', name: `${this.id}:projector` }),
+      this.queues,
+      logger,
+    );
+    this.projector.start();
+    await this.beat(PresenceKind.Online);
+    this.heartbeat = setInterval(
+      () => void this.beat(PresenceKind.Heartbeat),
+      config.workers.heartbeat_interval,
+    );
+    logger.info({ queues: this.queues }, 'worker started');
+  }
+
+  private async applyLimits(
+    queue: string,
+    settings: Awaited<ReturnType<typeof readQueueSettings>>,
+  ): Promise<void> {
+    const q = this.engine.queue(queue);
+    if (settings.rateLimit) await q.setGlobalRateLimit(settings.rateLimit.max, settings.rateLimit.durationMs);
+    else await q.removeGlobalRateLimit();
+    if (settings.globalConcurrency) await q.setGlobalConcurrency(settings.globalConcurrency);
+    else await q.removeGlobalConcurrency();
+  }
+
+  private async listen(): Promise<void> {
+    const { engine, logger } = this;
+    this.subscriber = createRedis({
+      url: this.options.redisUrl,
+      role: 'subscriber',
+      name: `${this.id}:control`,
+    });
+    await this.subscriber.subscribe(engine.keys.controlChannel);
+    this.subscriber.on('message', (_channel, text: string) => {
+      const message = parseControl(text);
+      if (!message) return;
+      if (message.kind === ControlKind.Cancel) {
+        this.cancelled.add(message.taskId);
+        setTimeout(() => this.cancelled.delete(message.taskId), 60_000).unref();
+        for (const worker of this.workers.values()) {
+          if (worker.cancelJob(message.taskId, `${AbortReason.CancelPrefix}${message.reason}`)) {
+            logger.info({ taskId: message.taskId }, 'cancelled a running task');
+          }
+        }
+      } else if (message.kind === ControlKind.Settings) {
+        const worker = this.workers.get(message.queue);
+        if (!worker) return;
+        void readQueueSettings(engine.redis, engine.keys, engine.config, message.queue).then((settings) => {
+          worker.concurrency = settings.concurrency;
+          logger.info({ queue: message.queue, concurrency: settings.concurrency }, 'queue settings changed');
+          return this.beat(PresenceKind.Heartbeat);
+        });
+      }
+    });
+  }
+
+  private async beat(kind: PresenceKind): Promise<void> {
+    this.presence = {
+      ...this.presence,
+      concurrency: Object.fromEntries([...this.workers].map(([q, w]) => [q, w.concurrency])),
+      runningTasks: [...this.running],
+      memoryRss: process.memoryUsage.rss(),
+      lastSeenAt: Date.now(),
+    };
+    try {
+      await beat(
+        this.engine.redis,
+        this.engine.keys,
+        this.presence,
+        this.engine.config.workers.heartbeat_interval * 3,
+        kind,
+      );
+    } catch (error) {
+      this.logger.warn({ err: error }, 'heartbeat failed');
+    }
+  }
+
+  /** The tasks running in this process now. */
+  runningTasks(): string[] {
+    return [...this.running];
+  }
+
+  /**
+   * Stop taking tasks, give running ones `shutdown_timeout` to finish, then abort the rest and
+   * hand them back to the queue so another worker runs them. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    const timeoutMs = this.engine.config.workers.shutdown_timeout;
+    this.logger.info({ running: this.running.size, timeoutMs }, 'worker stopping');
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    const closing = Promise.all([...this.workers.values()].map((w) => w.close()));
+    const timer = setTimeout(() => {
+      this.logger.warn({ running: [...this.running] }, 'shutdown timeout: handing running tasks back');
+      for (const worker of this.workers.values()) worker.cancelAllJobs(AbortReason.Shutdown);
+    }, timeoutMs);
+    await closing;
+    clearTimeout(timer);
+    await this.projector?.stop();
+    this.subscriber?.disconnect();
+    await leave(this.engine.redis, this.engine.keys, this.presence).catch(() => {});
+    this.logger.info('worker stopped');
+  }
+}

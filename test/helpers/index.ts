@@ -1,0 +1,4 @@
+export * from './browser';
+export * from './console';
+export * from './processes';
+export * from './redis';
