@@ -1,4 +1,5 @@
 export * from './browser';
 export * from './console';
+export * from './engine';
 export * from './processes';
 export * from './redis';

@@ -98,6 +98,8 @@ export const TaskplaneConfig = z.strictObject({
     finished_max_count: z.number().int().min(1),
     /** How long an idempotency key keeps returning its task after the task finished. */
     idempotency_window: Duration,
+    /** How often each worker process trims finished records. */
+    interval: Duration,
   }),
   api: z.strictObject({
     host: z.string(),

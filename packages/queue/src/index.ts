@@ -6,6 +6,7 @@ export * from './job-data';
 export * from './presence';
 export * from './projector';
 export * from './queue-settings';
+export * from './retention';
 export * from './scripts';
 export * from './task-engine';
 export * from './task-id';

@@ -1,5 +1,6 @@
 import { ConflictError, TERMINAL_EVENT_KINDS, ValidationError } from '@taskplane/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { trimFinished } from './retention';
 import { createHarness, type Harness } from './testing/harness';
 
 let h: Harness;
@@ -184,5 +185,32 @@ describe('task engine', () => {
     expect(record.status).toBe('cancelled');
     expect(record.attempts).toHaveLength(1);
     expect(h.runs).toHaveLength(1);
+  });
+});
+
+describe('retention', () => {
+  it('trims finished records by count per status and by age, with their indexes', async () => {
+    h = await createHarness({ retention: { finished_max_count: 2, finished_max_age: '1h' } });
+    const outcomes = await h.engine.submitMany(
+      Array.from({ length: 5 }, (_, i) => ({
+        type: 'work',
+        params: { tag: `r${i}` },
+        labels: { keep: 'no' },
+      })),
+    );
+    const ids = outcomes.map((o) => (o.ok ? o.task.id : ''));
+    await h.startWorker();
+    await h.waitForEvents((all) => all.filter((e) => e.kind === 'succeeded').length === 5);
+    expect(await trimFinished(h.engine)).toBe(3);
+    const left = (await h.engine.store.list({})).tasks.map((t) => t.id);
+    expect(left).toHaveLength(2);
+    expect(await h.engine.store.count({ status: ['success'] })).toBe(2);
+    expect(await h.engine.store.count({ labels: { keep: 'no' } })).toBe(2);
+    const gone = ids.filter((id) => !left.includes(id));
+    expect((await h.engine.store.getMany(gone)).every((t) => t === null)).toBe(true);
+
+    expect(await trimFinished(h.engine, Date.now() + 2 * 3_600_000)).toBe(2);
+    expect(await h.engine.store.count({})).toBe(0);
+    expect(await h.redis.exists(h.keys.task(left[0]!), h.keys.taskLog(left[0]!))).toBe(0);
   });
 });

@@ -420,11 +420,16 @@ export class TaskEngine {
     return tasks.length;
   }
 
-  /** Remove finished tasks' records and every index entry that points at them. */
-  async deleteTasks(tasks: Task[]): Promise<void> {
-    for (const task of tasks) {
-      const job = await this.queue(task.queue).getJob(task.id);
-      if (job && !(await job.isActive())) await job.remove();
+  /**
+   * Remove finished tasks' records and every index entry that points at them, and (unless told
+   * not to) their BullMQ jobs.
+   */
+  async deleteTasks(tasks: Task[], options: { bullJobs?: boolean } = {}): Promise<void> {
+    if (options.bullJobs !== false) {
+      for (const task of tasks) {
+        const job = await this.queue(task.queue).getJob(task.id);
+        if (job && !(await job.isActive())) await job.remove();
+      }
     }
     const pipeline = this.redis.pipeline();
     for (const task of tasks) {

@@ -8,6 +8,7 @@ import { BACKOFF_TYPE, type JobData } from './job-data';
 import { beat, leave, PresenceKind, presenceBase, type WorkerPresence } from './presence';
 import { Projector } from './projector';
 import { readQueueSettings } from './queue-settings';
+import { trimFinished } from './retention';
 import type { TaskEngine } from './task-engine';
 import { AbortReason, createProcessor, RetryableAttemptError } from './task-runner';
 
@@ -37,6 +38,7 @@ export class WorkerHost {
   private subscriber: Redis | null = null;
   private projector: Projector | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
+  private retention: NodeJS.Timeout | null = null;
   private presence: WorkerPresence;
   private stopping: Promise<void> | null = null;
 
@@ -175,6 +177,15 @@ export class WorkerHost {
     }
   }
 
+  private async trim(): Promise<void> {
+    try {
+      const removed = await trimFinished(this.engine);
+      if (removed) this.logger.info({ removed }, 'trimmed finished task records');
+    } catch (error) {
+      this.logger.warn({ err: error }, 'retention trim failed');
+    }
+  }
+
   /** The tasks running in this process now. */
   runningTasks(): string[] {
     return [...this.running];
@@ -193,6 +204,7 @@ export class WorkerHost {
     const timeoutMs = this.engine.config.workers.shutdown_timeout;
     this.logger.info({ running: this.running.size, timeoutMs }, 'worker stopping');
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.retention) clearInterval(this.retention);
     const closing = Promise.all([...this.workers.values()].map((w) => w.close()));
     const timer = setTimeout(() => {
       this.logger.warn({ running: [...this.running] }, 'shutdown timeout: handing running tasks back');

@@ -106,7 +106,7 @@ handlers['added'] = function(id, f, at)
   if FINAL[rec.status] then requeue(rec, at, 'pending') end
 end
 
-handlers['waiting'] = function(id, f, at)
+handlers['waiting'] = function(id, f, at, next)
   local rec = loadRecord(id)
   if rec == nil then return end
   local prev = f.prev
@@ -118,6 +118,8 @@ handlers['waiting'] = function(id, f, at)
     setStatus(rec, 'retrying', at, {'runAt', at, 'lastError', err.message})
     emit('retrying', rec, at, {attempt = n, error = err, runAt = at})
   elseif rec.status == 'running' and prev == 'active' then
+    -- A stalled job is moved back with this same entry, then a 'stalled' entry: let that one speak.
+    if next and next.event == 'stalled' and next.jobId == id then return end
     closeAttempt(rec, at, nil, false)
     if setStatus(rec, 'pending', at) then emit('requeued', rec, at, {reason = 'handed back'}) end
   elseif rec.status == 'delayed' or rec.status == 'blocked' then
@@ -248,14 +250,23 @@ if last ~= '0-0' and rcall('EXISTS', KEYS[1]) == 1 then
   local lost = f['entries-added'] == nil or tonumber(f['entries-added']) > tonumber(f['length'])
   if lost and type(first) == 'table' and idAfter(first[1], last) then trimmed = 1 end
 end
-local entries = rcall('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', LIMIT)
-for _, entry in ipairs(entries) do
+-- One entry more than we apply, so a handler can look at the entry after its own.
+local entries = rcall('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', LIMIT + 1)
+local function fieldsOf(entry)
+  if entry == nil then return nil end
   local f = {}
   local raw = entry[2]
   for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
-  local handler = handlers[f.event]
-  if handler and f.jobId then handler(f.jobId, f, atOf(entry[1])) end
-  last = entry[1]
+  return f
 end
-if #entries > 0 then rcall('SET', KEYS[2], last) end
-return {#entries, last, #entries == LIMIT and 1 or 0, trimmed}
+local applied = math.min(#entries, LIMIT)
+local current = fieldsOf(entries[1])
+for i = 1, applied do
+  local following = fieldsOf(entries[i + 1])
+  local handler = handlers[current.event]
+  if handler and current.jobId then handler(current.jobId, current, atOf(entries[i][1]), following) end
+  last = entries[i][1]
+  current = following
+end
+if applied > 0 then rcall('SET', KEYS[2], last) end
+return {applied, last, #entries > LIMIT and 1 or 0, trimmed}

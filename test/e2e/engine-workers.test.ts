@@ -1,0 +1,189 @@
+import { type TaskEvent, TERMINAL_EVENT_KINDS } from '@taskplane/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { maxOverlap, TEST_TYPES_CONFIG, type TestEngine, testEngine } from '../helpers/engine';
+import { type RunningProcess, startApp } from '../helpers/processes';
+import { uniquePrefix } from '../helpers/redis';
+
+// The task engine with real worker processes: crashes, shutdowns, run-time concurrency and rate
+// limits, as an operator would meet them.
+
+const kinds = (events: TaskEvent[], id: string) => events.filter((e) => e.taskId === id).map((e) => e.kind);
+/** State changes only: log lines are flushed every 100 ms, so a killed worker may not have sent its own. */
+const moves = (events: TaskEvent[], id: string) => kinds(events, id).filter((k) => k !== 'log');
+
+let t: TestEngine;
+let prefix: string;
+const workers: RunningProcess[] = [];
+
+async function worker(): Promise<RunningProcess> {
+  const w = await startApp('worker', { prefix, configOverrides: TEST_TYPES_CONFIG });
+  workers.push(w);
+  await w.waitForLine(/worker ready/, 20_000);
+  return w;
+}
+
+beforeAll(() => {
+  prefix = uniquePrefix('engine');
+  t = testEngine(prefix);
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop('SIGTERM', 5000)));
+});
+
+afterAll(async () => {
+  await t.close();
+});
+
+describe('worker processes', () => {
+  it('hand the task of a worker killed mid-run to another worker, recording the stall', async () => {
+    const first = await worker();
+    const { task } = await t.engine.submit({ type: 'sleep', params: { ms: 1500 } });
+    const started = await t.waitFor((all) => kinds(all, task.id).includes('started'), 20_000, 'the start');
+    const onFirst = started.find((e) => e.taskId === task.id && e.kind === 'started')!;
+    await first.kill();
+    await worker();
+    const events = await t.waitFor(
+      (all) => kinds(all, task.id).includes('succeeded'),
+      30_000,
+      'success elsewhere',
+    );
+    expect(moves(events, task.id)).toEqual(['submitted', 'started', 'stalled', 'started', 'succeeded']);
+    expect(await t.engine.store.logs(task.id)).toContainEqual(
+      expect.objectContaining({ line: expect.stringMatching(/^sleeping 1500 ms/) }),
+    );
+    const record = await t.engine.store.getOrThrow(task.id);
+    expect(record.status).toBe('success');
+    expect(record.attempts).toHaveLength(2);
+    expect(record.attempts[0]).toMatchObject({ stalled: true, workerId: onFirst.data.workerId });
+    expect(record.attempts[1]!.workerId).not.toBe(onFirst.data.workerId);
+    expect((record.result as { pid: number }).pid).not.toBe(first.pid);
+  });
+
+  it('on SIGTERM, let short tasks finish and hand long ones back; nothing is lost', async () => {
+    const leaving = await worker();
+    const { task: short } = await t.engine.submit({ type: 'sleep', params: { ms: 300 } });
+    const { task: long } = await t.engine.submit({ type: 'sleep', params: { ms: 20_000 } });
+    await t.waitFor(
+      (all) => kinds(all, short.id).includes('started') && kinds(all, long.id).includes('started'),
+      20_000,
+      'both started',
+    );
+    const exit = await leaving.stop('SIGTERM', 10_000);
+    expect(exit.code).toBe(0);
+    const afterStop = await t.waitFor((all) => kinds(all, long.id).includes('requeued'), 10_000, 'hand-back');
+    expect(kinds(afterStop, short.id)).toContain('succeeded');
+    expect((await t.engine.store.getOrThrow(long.id)).status).toBe('pending');
+
+    await worker();
+    await t.engine.updateQueueSettings('slow', { concurrency: 2 });
+    const done = await t.waitFor(
+      (all) => kinds(all, long.id).filter((k) => k === 'started').length === 2,
+      20_000,
+      'rerun',
+    );
+    expect(moves(done, long.id)).toEqual(['submitted', 'started', 'requeued', 'started']);
+    const record = await t.engine.store.getOrThrow(long.id);
+    expect(record.attempts.map((a) => a.error)).toEqual([null, null]);
+    await t.engine.cancel(long.id, 'test over');
+  });
+
+  it('raise concurrency at run time: more tasks run at once, without a restart', async () => {
+    await t.engine.updateQueueSettings('slow', { concurrency: 1 });
+    await worker();
+    const before = await t.engine.submitMany(
+      Array.from({ length: 3 }, () => ({ type: 'sleep', params: { ms: 300 } })),
+    );
+    const ids = before.map((o) => (o.ok ? o.task.id : ''));
+    await t.waitFor((all) => ids.every((id) => kinds(all, id).includes('succeeded')), 20_000, 'first batch');
+    const serial = await t.engine.store.getMany(ids);
+    expect(maxOverlap(serial.flatMap((task) => task!.attempts))).toBe(1);
+
+    await t.engine.updateQueueSettings('slow', { concurrency: 4 });
+    const after = await t.engine.submitMany(
+      Array.from({ length: 4 }, () => ({ type: 'sleep', params: { ms: 800 } })),
+    );
+    const more = after.map((o) => (o.ok ? o.task.id : ''));
+    await t.waitFor(
+      (all) => more.every((id) => kinds(all, id).includes('succeeded')),
+      20_000,
+      'second batch',
+    );
+    const parallel = await t.engine.store.getMany(more);
+    expect(maxOverlap(parallel.flatMap((task) => task!.attempts))).toBe(4);
+  });
+
+  it('never exceeds a rate limit of N starts per window', async () => {
+    const max = 3;
+    const durationMs = 1000;
+    await t.engine.updateQueueSettings('bulk', { rateLimit: { max, durationMs } });
+    await t.engine.queue('bulk').setGlobalRateLimit(max, durationMs);
+    await worker();
+    const outcomes = await t.engine.submitMany(
+      Array.from({ length: 10 }, (_, n) => ({ type: 'noop', params: { n } })),
+    );
+    const ids = outcomes.map((o) => (o.ok ? o.task.id : ''));
+    await t.waitFor(
+      (all) => ids.every((id) => kinds(all, id).includes('succeeded')),
+      30_000,
+      'rate-limited tasks',
+    );
+    const starts = (await t.engine.store.getMany(ids))
+      .map((task) => task!.attempts[0]!.startedAt!)
+      .sort((a, b) => a - b);
+    // Window k opens at least k windows after the first start, and holds at most N starts, so
+    // start number k*N cannot come earlier than first + k*duration.
+    for (let k = 1; k * max < starts.length; k++) {
+      expect(starts[k * max]! - starts[0]!).toBeGreaterThanOrEqual(k * durationMs - 5);
+    }
+    await t.engine.updateQueueSettings('bulk', { rateLimit: null });
+    await t.engine.queue('bulk').removeGlobalRateLimit();
+  });
+});
+
+describe('at volume', () => {
+  it('runs 10,000 tasks from several producers exactly once, with one terminal event each', async () => {
+    const volume = uniquePrefix('volume');
+    const v = testEngine(volume);
+    const producers = Array.from({ length: 4 }, () => testEngine(volume));
+    try {
+      const pool = [
+        await startApp('worker', { prefix: volume, configOverrides: TEST_TYPES_CONFIG }),
+        await startApp('worker', { prefix: volume, configOverrides: TEST_TYPES_CONFIG }),
+      ];
+      workers.push(...pool);
+      await Promise.all(pool.map((w) => w.waitForLine(/worker ready/, 20_000)));
+      const total = 10_000;
+      const perProducer = total / producers.length;
+      const submitted = await Promise.all(
+        producers.map(async (p, i) => {
+          const ids: string[] = [];
+          for (let offset = 0; offset < perProducer; offset += 500) {
+            const batch = Array.from({ length: 500 }, (_, j) => ({
+              type: 'noop',
+              params: { n: i * perProducer + offset + j },
+            }));
+            const outcomes = await p.engine.submitMany(batch);
+            for (const o of outcomes) if (o.ok) ids.push(o.task.id);
+          }
+          return ids;
+        }),
+      );
+      const ids = submitted.flat();
+      expect(new Set(ids).size).toBe(total);
+      const terminal = (all: TaskEvent[]) => all.filter((e) => TERMINAL_EVENT_KINDS.has(e.kind));
+      const events = await v.waitFor((all) => terminal(all).length >= total, 180_000, 'every task to finish');
+      const byTask = new Map<string, number>();
+      for (const e of terminal(events)) byTask.set(e.taskId, (byTask.get(e.taskId) ?? 0) + 1);
+      expect(byTask.size).toBe(total);
+      expect([...byTask.values()].every((n) => n === 1)).toBe(true);
+      expect(await v.engine.store.count({})).toBe(total);
+      expect(await v.engine.store.count({ status: ['success'] })).toBe(total);
+      const started = events.filter((e) => e.kind === 'started');
+      expect(started.length).toBe(total);
+    } finally {
+      await Promise.all(producers.map((p) => p.engine.close()));
+      await v.close();
+    }
+  });
+});
