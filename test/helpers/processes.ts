@@ -177,7 +177,8 @@ export async function startApp(name: 'api', options: StartAppOptions): Promise<A
 export async function startApp(name: 'worker', options: StartAppOptions): Promise<RunningProcess>;
 export async function startApp(name: 'api' | 'worker', options: StartAppOptions): Promise<RunningProcess> {
   const config = options.configOverrides ? configFile(options.configOverrides) : null;
-  const port = name === 'api' ? await freePort() : 0;
+  const requested = Number(options.env?.TASKPLANE_API__PORT ?? 0);
+  const port = name === 'api' ? requested || (await freePort()) : 0;
   const env: ChildEnv = {
     REDIS_URL: options.redisUrl ?? sharedRedisUrl(),
     TASKPLANE_PREFIX: options.prefix,

@@ -1,6 +1,8 @@
 import { isTaskplaneError, type Logger, ValidationError } from '@taskplane/core';
 import { GraphQLError } from 'graphql';
 
+const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, RATE_LIMITED: 429 };
+
 /**
  * What clients see of an error: our own errors keep their message and code; GraphQL's own
  * (syntax, validation, limits) pass as they are; anything else is masked and logged once.
@@ -17,6 +19,8 @@ export function createMaskError(logger: Logger) {
         extensions: {
           code: cause.code,
           retryable: cause.retryable,
+          // Thrown before execution (bad token, rate limit): the whole request failed.
+          ...(HTTP_STATUS[cause.code] ? { http: { status: HTTP_STATUS[cause.code] } } : {}),
           ...(cause instanceof ValidationError ? { fields: cause.fields } : {}),
         },
       });

@@ -32,6 +32,11 @@ export class ApiMetrics {
     help: 'GraphQL subscriptions running',
     registers: [this.registry],
   });
+  readonly executions = new Counter({
+    name: 'taskplane_api_subscription_executions_total',
+    help: 'Subscription documents executed for an event (one per distinct document and event, however many subscribers)',
+    registers: [this.registry],
+  });
   readonly delivered: Gauge;
 
   constructor(eventsDelivered: () => number) {

@@ -68,7 +68,8 @@ export function attachWebSocket(
         } catch (error) {
           return [new GraphQLError((error as Error).message, { extensions: { code: 'RATE_LIMITED' } })];
         }
-        if (Object.keys(ctx.subscriptions).length >= api.max_subscriptions_per_socket) {
+        // graphql-ws has already recorded this subscription when onSubscribe runs.
+        if (Object.keys(ctx.subscriptions).length > api.max_subscriptions_per_socket) {
           return [
             new GraphQLError(`at most ${api.max_subscriptions_per_socket} subscriptions per connection`, {
               extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },

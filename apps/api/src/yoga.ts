@@ -13,6 +13,7 @@ import type { ApiMetrics } from './metrics';
 import type { RateLimiter } from './rate-limit';
 import { schema } from './schema';
 import { disableIntrospection } from './security';
+import { useSharedSubscriptionExecution } from './shared-subscriptions';
 
 export interface ServerContext {
   /** Set by the WebSocket server for operations it runs through Yoga's envelope. */
@@ -48,6 +49,7 @@ export function createGraphQL(services: Services, metrics: ApiMetrics, limiter: 
     maxAliasesPlugin({ n: api.max_aliases }),
     costLimitPlugin({ maxCost: 20_000, ignoreIntrospection: true }),
     countErrors,
+    useSharedSubscriptionExecution(() => metrics.executions.inc()),
   ];
   if (production) plugins.push(blockFieldSuggestionsPlugin(), disableIntrospection());
 

@@ -4,6 +4,7 @@ import {
   canTransition,
   type FieldError,
   fieldErrors,
+  isFinal,
   type Keys,
   type Logger,
   NotFoundError,
@@ -342,7 +343,7 @@ export class TaskEngine {
   /** Run a finished (failed, dead-lettered or cancelled) task again under the same id. */
   async retry(id: string): Promise<Task> {
     const task = await this.store.getOrThrow(id);
-    if (!canTransition(task.status, 'pending') || task.status === 'running') {
+    if (!isFinal(task.status) || !canTransition(task.status, 'pending')) {
       throw new ConflictError(
         `task ${id} is ${task.status}; only failed, dead-lettered or cancelled tasks can be retried`,
       );

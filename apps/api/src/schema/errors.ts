@@ -32,7 +32,10 @@ export const FieldErrorRef = builder.objectRef<FieldError>('FieldError').impleme
 export const ValidationErrorRef = builder.objectType(ValidationError, {
   name: 'ValidationError',
   interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof ValidationError,
+  // Items of a bulk result carry it as plain data (an Error in a list would fail the list).
+  isTypeOf: (value) =>
+    value instanceof ValidationError ||
+    (value as { isValidationError?: boolean } | null)?.isValidationError === true,
   fields: (t) => ({ fields: t.field({ type: [FieldErrorRef], resolve: (error) => error.fields }) }),
 });
 

@@ -82,7 +82,8 @@ builder.mutationField('submitTask', (t) =>
 
 const SubmitItemResult = builder.unionType('SubmitTaskItemResult', {
   types: [SubmitTaskPayload, ValidationErrorRef],
-  resolveType: (value) => (value instanceof ValidationError ? 'ValidationError' : 'SubmitTaskPayload'),
+  resolveType: (value) =>
+    'isValidationError' in (value as object) ? 'ValidationError' : 'SubmitTaskPayload',
 });
 
 const SubmitTasksPayload = builder.objectRef<{ outcomes: SubmitOutcome[] }>('SubmitTasksPayload').implement({
@@ -90,7 +91,13 @@ const SubmitTasksPayload = builder.objectRef<{ outcomes: SubmitOutcome[] }>('Sub
     results: t.field({
       type: [SubmitItemResult],
       description: 'One result per input, in input order',
-      resolve: (p) => p.outcomes.map((o) => (o.ok ? { task: o.task, created: o.created } : o.error)) as never,
+      // graphql-js treats an Error instance in a list as a field error; hand the union plain data.
+      resolve: (p) =>
+        p.outcomes.map((o) =>
+          o.ok
+            ? { task: o.task, created: o.created }
+            : { ...o.error.toJSON(), message: o.error.message, isValidationError: true },
+        ) as never,
     }),
     accepted: t.int({ resolve: (p) => p.outcomes.filter((o) => o.ok).length }),
     rejected: t.int({ resolve: (p) => p.outcomes.filter((o) => !o.ok).length }),

@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { collect, startTestApi, type TestApi } from './testing/api-harness';
+
+let api: TestApi;
+afterEach(async () => {
+  await api?.close();
+});
+
+const EVENTS = `subscription($queue: [String!]) { taskEvents(filter: { queue: $queue }) { cursor kind taskId task { id status } } }`;
+
+async function executions(): Promise<number> {
+  return (await api.metrics.executions.get()).values[0]?.value ?? 0;
+}
+
+describe('subscription fan-out', () => {
+  it('executes a document once per event for many subscribers of it', async () => {
+    api = await startTestApi();
+    const subscribers = 200;
+    // 100 sockets, two subscriptions each: the shape of many consoles and bots watching one queue.
+    const clients = Array.from({ length: 100 }, () => api.ws());
+    const feeds = Array.from({ length: subscribers }, (_, i) =>
+      collect(clients[i % clients.length]!, EVENTS, { queue: ['products'] }, 1),
+    );
+    await Promise.all(feeds.map((f) => f.ready));
+    // Give the last SUBSCRIBE messages time to be registered: wait until the server counts them all.
+    for (
+      let i = 0;
+      i < 100 && (await api.metrics.subscriptions.get()).values[0]?.value !== subscribers;
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const before = await executions();
+    const submitted = await api.graphql<{ submitTask: { task: { id: string } } }>(
+      `mutation { submitTask(input: { type: "single_product", params: { url: "http://127.0.0.1:9/products/p1" } }) { ... on SubmitTaskPayload { task { id } } } }`,
+    );
+    const id = submitted.data!.submitTask.task.id;
+    const received = await Promise.all(feeds.map((f) => f.done));
+    expect(
+      received.every(([first]) => (first as { taskEvents: { taskId: string } }).taskEvents.taskId === id),
+    ).toBe(true);
+    // One submitted event, one execution: not one per subscriber.
+    expect((await executions()) - before).toBe(1);
+  });
+
+  it('still executes each distinct document or variables separately', async () => {
+    api = await startTestApi();
+    const client = api.ws();
+    const a = collect(client, EVENTS, { queue: ['products'] }, 1);
+    const b = collect(client, EVENTS, { queue: ['products', 'search'] }, 1);
+    const c = collect(client, `subscription { taskEvents { kind taskId } }`, {}, 1);
+    await Promise.all([a.ready, b.ready, c.ready]);
+    for (let i = 0; i < 100 && (await api.metrics.subscriptions.get()).values[0]?.value !== 3; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const before = await executions();
+    await api.graphql(
+      `mutation { submitTask(input: { type: "single_product", params: { url: "http://127.0.0.1:9/p" } }) { __typename } }`,
+    );
+    const [[ea], [eb], [ec]] = await Promise.all([a.done, b.done, c.done]);
+    expect((ea as { taskEvents: { kind: string } }).taskEvents.kind).toBe('SUBMITTED');
+    expect((eb as { taskEvents: { kind: string } }).taskEvents.kind).toBe('SUBMITTED');
+    expect(ec).toMatchObject({ taskEvents: { kind: 'SUBMITTED' } });
+    expect((await executions()) - before).toBe(3);
+  });
+});

@@ -1,0 +1,32 @@
+/** `taskplane --help`. */
+export const USAGE = `Usage: taskplane <command> [options]
+
+Tasks
+  submit <type> --params '<json>' [--priority N] [--label k=v]... [--delay MS]
+                [--idempotency-key K] [--queue Q]
+  get <id>
+  list [--status S] [--type T] [--queue Q] [--label k=v] [--first N] [--after CURSOR]
+  cancel <id> [--reason TEXT]
+  retry <id>
+  watch [--after CURSOR] [--status S]... [--type T] [--queue Q] [--label k=v]
+                        prints task events live until Ctrl-C; resumes after a dropped connection
+
+Queues and workers
+  queues
+  workers
+  dlq list|requeue|purge [--dry-run] [--type T] [--queue Q] [--label k=v]
+  concurrency <queue> <n> [--global N]
+  pause <queue>
+  resume <queue>
+  worker start [--queues a,b]   runs a worker process here (Redis settings from the environment)
+
+Access
+  token create <name> <viewer|operator|admin>
+
+Options
+  --url URL      GraphQL endpoint (env TASKPLANE_URL, default http://127.0.0.1:4000/graphql)
+  --token TOKEN  API token (env TASKPLANE_TOKEN)
+  --json         machine-readable output
+  -h, --help     this text
+
+Exit codes: 0 ok, 1 the operation failed (the message names its code), 2 usage error.`;

@@ -1,0 +1,146 @@
+import {
+  ApiTokensDocument,
+  BulkOperationDocument,
+  BulkOperationProgressDocument,
+  CancelBulkOperationDocument,
+  CancelTaskDocument,
+  CancelTasksDocument,
+  type CancelTasksMutationVariables,
+  CleanQueueDocument,
+  type CleanQueueMutationVariables,
+  CreateApiTokenDocument,
+  DeadLettersDocument,
+  type DeadLettersQueryVariables,
+  HealthDocument,
+  PauseQueueDocument,
+  PurgeDeadLettersDocument,
+  QueueDocument,
+  QueueStatsDocument,
+  QueuesDocument,
+  RequeueDeadLettersDocument,
+  type RequeueDeadLettersMutationVariables,
+  ResumeQueueDocument,
+  RetryTaskDocument,
+  RevokeApiTokenDocument,
+  type Role,
+  SetQueueConcurrencyDocument,
+  type SetQueueConcurrencyMutationVariables,
+  SetQueueRateLimitDocument,
+  type SetQueueRateLimitMutationVariables,
+  SubmitTaskDocument,
+  type SubmitTaskInput,
+  SubmitTasksDocument,
+  TaskDocument,
+  TaskEventsDocument,
+  type TaskEventsSubscription,
+  type TaskEventsSubscriptionVariables,
+  TasksDocument,
+  type TasksQueryVariables,
+  TaskTypesDocument,
+  TaskUpdatesDocument,
+  ViewerDocument,
+  WorkerChangesDocument,
+  WorkersDocument,
+} from './generated/graphql';
+import { type ClientOptions, createTransport, type Subscription, type Transport } from './transport';
+
+/** One event of `watchTaskEvents`. */
+export type TaskEvent = TaskEventsSubscription['taskEvents'];
+
+/** What `watchTaskEvents` yields, plus where it stands. */
+export interface TaskEventStream extends Subscription<TaskEvent> {
+  /** The cursor of the last event received: resume from it with `after`. */
+  readonly lastCursor: string | null;
+}
+
+/** Every query, mutation and subscription of the API as one method each, plus the raw transport. */
+export type TaskplaneClient = ReturnType<typeof createClient>;
+
+/**
+ * A typed client for programs and bots. Queries and mutations go over HTTP POST; subscriptions share
+ * one WebSocket, opened on first use and reopened when it drops. Union results (`... | ValidationError`)
+ * are returned as data (check `__typename`, or `unwrap`); GraphQL errors throw `TaskplaneClientError`.
+ */
+export function createClient(options: ClientOptions) {
+  const transport: Transport = createTransport(options);
+  const { request, subscribe } = transport;
+
+  return {
+    ...transport,
+
+    health: async () => (await request(HealthDocument)).health,
+    viewer: async () => (await request(ViewerDocument)).viewer,
+    taskTypes: async () => (await request(TaskTypesDocument)).taskTypes,
+    /** One task with its attempts, logs, parent and children; null when there is none. */
+    task: async (id: string) => (await request(TaskDocument, { id })).task,
+    tasks: async (variables: TasksQueryVariables = {}) => (await request(TasksDocument, variables)).tasks,
+    queues: async () => (await request(QueuesDocument)).queues,
+    queue: async (name: string) => (await request(QueueDocument, { name })).queue,
+    workers: async () => (await request(WorkersDocument)).workers,
+    deadLetters: async (variables: DeadLettersQueryVariables = {}) =>
+      (await request(DeadLettersDocument, variables)).deadLetters,
+    bulkOperation: async (id: string) => (await request(BulkOperationDocument, { id })).bulkOperation,
+    apiTokens: async () => (await request(ApiTokensDocument)).apiTokens,
+
+    submitTask: async (input: SubmitTaskInput) => (await request(SubmitTaskDocument, { input })).submitTask,
+    submitTasks: async (inputs: SubmitTaskInput[]) =>
+      (await request(SubmitTasksDocument, { inputs })).submitTasks,
+    cancelTask: async (id: string, reason?: string) =>
+      (await request(CancelTaskDocument, { id, reason: reason ?? null })).cancelTask,
+    retryTask: async (id: string) => (await request(RetryTaskDocument, { id })).retryTask,
+    cancelTasks: async (variables: CancelTasksMutationVariables) =>
+      (await request(CancelTasksDocument, variables)).cancelTasks,
+    cleanQueue: async (variables: CleanQueueMutationVariables) =>
+      (await request(CleanQueueDocument, variables)).cleanQueue,
+    requeueDeadLetters: async (variables: RequeueDeadLettersMutationVariables = {}) =>
+      (await request(RequeueDeadLettersDocument, variables)).requeueDeadLetters,
+    purgeDeadLetters: async (variables: RequeueDeadLettersMutationVariables = {}) =>
+      (await request(PurgeDeadLettersDocument, variables)).purgeDeadLetters,
+    cancelBulkOperation: async (id: string) =>
+      (await request(CancelBulkOperationDocument, { id })).cancelBulkOperation,
+    pauseQueue: async (name: string) => (await request(PauseQueueDocument, { name })).pauseQueue,
+    resumeQueue: async (name: string) => (await request(ResumeQueueDocument, { name })).resumeQueue,
+    setQueueConcurrency: async (variables: SetQueueConcurrencyMutationVariables) =>
+      (await request(SetQueueConcurrencyDocument, variables)).setQueueConcurrency,
+    setQueueRateLimit: async (variables: SetQueueRateLimitMutationVariables) =>
+      (await request(SetQueueRateLimitDocument, variables)).setQueueRateLimit,
+    createApiToken: async (name: string, role: Role) =>
+      (await request(CreateApiTokenDocument, { name, role })).createApiToken,
+    revokeApiToken: async (id: string) => (await request(RevokeApiTokenDocument, { id })).revokeApiToken,
+
+    /**
+     * Task events matching the filter, live. Each event's cursor is remembered; when the socket
+     * drops, the re-subscription asks for everything after it, so nothing is missed or repeated.
+     * Without `after` it starts live; pass `after: "0"` for everything the log keeps.
+     */
+    watchTaskEvents(variables: TaskEventsSubscriptionVariables = {}): TaskEventStream {
+      // Kept by reference by the transport: the re-subscription sends the updated `after`.
+      const live: TaskEventsSubscriptionVariables = { ...variables };
+      const events = transport.subscribeWith(TaskEventsDocument, live, (data) => {
+        live.after = data.taskEvents.cursor;
+      });
+      const stream: TaskEventStream = {
+        get lastCursor() {
+          return live.after ?? null;
+        },
+        next: async () => {
+          const result = await events.next();
+          return result.done ? result : { done: false, value: result.value.taskEvents };
+        },
+        return: async () => {
+          events.close();
+          return { done: true, value: undefined };
+        },
+        close: events.close,
+        [Symbol.asyncIterator]: () => stream,
+      };
+      return stream;
+    },
+    /** The task now, then again every time it changes. */
+    watchTask: (id: string) => subscribe(TaskUpdatesDocument, { id }),
+    /** The bulk operation now, then its progress until it ends. */
+    watchBulkOperation: (id: string) => subscribe(BulkOperationProgressDocument, { id }),
+    watchQueueStats: (names?: string[]) => subscribe(QueueStatsDocument, { names: names ?? null }),
+    watchWorkers: () => subscribe(WorkerChangesDocument),
+  };
+}
