@@ -1,6 +1,6 @@
 import type { Logger, TaskEvent, TaskplaneConfig } from '@taskplane/core';
 import type { EventHub } from '@taskplane/events';
-import type { QueueCounts, TaskEngine } from '@taskplane/queue';
+import type { QueueCounts, QueueSettings, TaskEngine } from '@taskplane/queue';
 import { Broadcast, type Feed } from './feed';
 
 /** A queue's state at one moment, and what happened over the last stats window. */
@@ -17,6 +17,8 @@ export interface QueueStats {
   avgDurationMs: number | null;
   /** Thresholds from monitoring.alerts this queue is over now. */
   alerts: string[];
+  /** The queue's run-time settings, so every console sees a change another operator made. */
+  settings: QueueSettings;
 }
 
 interface Window {
@@ -112,9 +114,10 @@ export class LiveStats {
   }
 
   private async snapshot(name: string): Promise<QueueStats> {
-    const [counts, paused] = await Promise.all([
+    const [counts, paused, settings] = await Promise.all([
       this.engine.counts(name),
       this.engine.queue(name).isPaused(),
+      this.engine.queueSettings(name),
     ]);
     const windows = this.windows.get(name) ?? [];
     const sum = windows.reduce(
@@ -144,6 +147,7 @@ export class LiveStats {
       failureRate,
       avgDurationMs,
       alerts,
+      settings,
     };
   }
 

@@ -29,8 +29,21 @@ export function decodeStreamEntry(cursor: string, fields: string[]): TaskEvent {
   };
 }
 
+/** The separator between events in one live message (ASCII record separator). */
+const RECORD_SEPARATOR = '\u001e';
+
+/** A live message as the scripts publish it: the events one script call wrote, oldest first. */
+export function decodeLiveMessages(message: string): TaskEvent[] {
+  const events: TaskEvent[] = [];
+  for (const part of message.split(RECORD_SEPARATOR)) {
+    const event = decodeLiveMessage(part);
+    if (event) events.push(event);
+  }
+  return events;
+}
+
 /**
- * A live message as the scripts publish it: the same fields as the stream entry, newline-separated
+ * One event of a live message as the scripts publish it: the same fields as the stream entry, newline-separated
  * in a fixed order (cursor, kind, id, queue, type, status, at, labels, data). Labels and data are
  * JSON without raw newlines, so the split is safe.
  */

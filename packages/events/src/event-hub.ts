@@ -8,7 +8,7 @@ import {
 } from '@taskplane/core';
 import type { Redis } from 'ioredis';
 import { type Cursor, compareCursors } from './cursor';
-import { decodeLiveMessage } from './event-codec';
+import { decodeLiveMessages } from './event-codec';
 import { type EventFilter, filterKey, matchesEvent } from './event-filter';
 import { EventLog } from './event-log';
 
@@ -79,8 +79,7 @@ export class EventHub {
     this.connecting ??= (async () => {
       const subscriber = createRedis({ url: this.redisUrl, role: 'subscriber', name: 'events-hub' });
       subscriber.on('message', (_channel: string, message: string) => {
-        const event = decodeLiveMessage(message);
-        if (event) this.dispatch(event);
+        for (const event of decodeLiveMessages(message)) this.dispatch(event);
       });
       await subscriber.subscribe(this.keys.eventsChannel);
       this.subscriber = subscriber;

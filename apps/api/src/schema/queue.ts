@@ -203,6 +203,12 @@ const QueueStatsRef = builder.objectRef<QueueStats>('QueueStats').implement({
       description: 'Failed share of attempts that ended over the last minute',
     }),
     avgDurationMs: t.exposeFloat('avgDurationMs', { nullable: true }),
+    concurrency: t.int({
+      description: 'Concurrent tasks per worker process',
+      resolve: (s) => s.settings.concurrency,
+    }),
+    globalConcurrency: t.int({ nullable: true, resolve: (s) => s.settings.globalConcurrency }),
+    rateLimit: t.field({ type: RateLimitRef, nullable: true, resolve: (s) => s.settings.rateLimit }),
     alerts: t.exposeStringList('alerts', {
       description: 'monitoring.alerts thresholds this queue is over: failure_rate, queue_size, avg_duration',
     }),

@@ -18,4 +18,6 @@ for i = 8, #ARGV do
   emit('log', rec, at, {line = ARGV[i]})
 end
 rcall('LTRIM', KEYS[2], -tonumber(ARGV[7]), -1)
+saveRecords()
+flushLive()
 return #ARGV - 7

@@ -24,4 +24,6 @@ emit('cancelled', rec, at, {reason = reason, previous = previous})
 if rec.idempotencyKey ~= '' and tonumber(ARGV[9]) > 0 then
   rcall('EXPIRE', ARGV[8] .. rec.idempotencyKey, ARGV[9])
 end
+saveRecords()
+flushLive()
 return {'ok', previous}

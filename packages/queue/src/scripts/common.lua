@@ -16,13 +16,21 @@ local FINAL = __FINAL__
 
 local RECORD_FIELDS = {'status', 'type', 'queue', 'labels', 'createdAt', 'attempts', 'idempotencyKey', 'parentId'}
 
+-- Records loaded by this call, so their gathered writes can be saved together (saveRecords).
+local RECORDS = {}
+
+local function track(rec)
+  RECORDS[#RECORDS + 1] = rec
+  return rec
+end
+
 local function loadRecord(id)
   local v = rcall('HMGET', K_TASK .. id, unpack(RECORD_FIELDS))
   if not v[1] then return nil end
-  return {
+  return track({
     id = id, status = v[1], type = v[2], queue = v[3], labels = v[4] or '{}', createdAt = tonumber(v[5]) or 0,
     attempts = v[6] or '[]', idempotencyKey = v[7] or '', parentId = v[8] or ''
-  }
+  })
 end
 
 local function canMove(from, to)
@@ -30,13 +38,22 @@ local function canMove(from, to)
   return targets ~= nil and targets[to] == true
 end
 
+-- Live messages are gathered and published once per script call (flushLive), not once per event.
+local LIVE = {}
+
 local function emit(kind, rec, at, data)
   local dataJson = data and cjson.encode(data) or '{}'
   local cursor = rcall('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*',
     'k', kind, 'id', rec.id, 'q', rec.queue, 't', rec.type, 's', rec.status, 'at', at, 'l', rec.labels, 'd', dataJson)
-  rcall('PUBLISH', K_LIVE, cursor .. '\n' .. kind .. '\n' .. rec.id .. '\n' .. rec.queue .. '\n' .. rec.type ..
-    '\n' .. rec.status .. '\n' .. at .. '\n' .. rec.labels .. '\n' .. dataJson)
+  LIVE[#LIVE + 1] = cursor .. '\n' .. kind .. '\n' .. rec.id .. '\n' .. rec.queue .. '\n' .. rec.type ..
+    '\n' .. rec.status .. '\n' .. at .. '\n' .. rec.labels .. '\n' .. dataJson
   return cursor
+end
+
+-- One message per call: events separated by the ASCII record separator, oldest first.
+local function flushLive()
+  if #LIVE > 0 then rcall('PUBLISH', K_LIVE, table.concat(LIVE, '\30')) end
+  LIVE = {}
 end
 
 local function indexKeys(rec)
@@ -48,19 +65,38 @@ local function indexKeys(rec)
   return keys
 end
 
+-- Field writes to a record are gathered on it and written by one HSET in save().
+local function set(rec, ...)
+  rec.dirty = rec.dirty or {}
+  local args = {...}
+  for i = 1, #args do rec.dirty[#rec.dirty + 1] = args[i] end
+end
+
+local function save(rec)
+  if rec and rec.dirty and #rec.dirty > 0 then
+    rcall('HSET', K_TASK .. rec.id, unpack(rec.dirty))
+    rec.dirty = nil
+  end
+end
+
+local function saveRecords()
+  for _, rec in ipairs(RECORDS) do save(rec) end
+  RECORDS = {}
+end
+
 -- Move a task to a new status; false when the table forbids it (the record stays as it is).
 local function setStatus(rec, to, at, extra)
   if not canMove(rec.status, to) then return false end
-  rcall('ZREM', K_IDX .. 'status:' .. rec.status, rec.id)
+  local from = rec.status
+  rcall('ZREM', K_IDX .. 'status:' .. from, rec.id)
   rcall('ZADD', K_IDX .. 'status:' .. to, rec.createdAt, rec.id)
   rec.status = to
-  local fields = {'status', to, 'updatedAt', at}
-  if extra then for i = 1, #extra do fields[#fields + 1] = extra[i] end end
-  rcall('HSET', K_TASK .. rec.id, unpack(fields))
+  set(rec, 'status', to, 'updatedAt', at)
+  if extra then set(rec, unpack(extra)) end
   if FINAL[to] then
-    rcall('HSET', K_TASK .. rec.id, 'finishedAt', at)
+    set(rec, 'finishedAt', at)
     rcall('ZADD', K_IDX .. 'finished', at, rec.id)
-  else
+  elseif FINAL[from] then
     rcall('ZREM', K_IDX .. 'finished', rec.id)
   end
   return true
@@ -72,7 +108,7 @@ local function updateAttempts(rec, change)
   if not ok or type(attempts) ~= 'table' then attempts = {} end
   local result = change(attempts)
   rec.attempts = #attempts == 0 and '[]' or cjson.encode(attempts)
-  rcall('HSET', K_TASK .. rec.id, 'attempts', rec.attempts, 'attemptsMade', #attempts)
+  set(rec, 'attempts', rec.attempts, 'attemptsMade', #attempts)
   return result
 end
 

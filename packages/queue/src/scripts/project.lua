@@ -73,6 +73,7 @@ local function create(id, at)
     attempts = '[]', idempotencyKey = data.idempotencyKey or '', parentId = data.parentId or '',
     status = delay > 0 and 'delayed' or 'pending'
   }
+  track(rec)
   if rec.labels == '[]' then rec.labels = '{}' end
   rcall('HSET', K_TASK .. id,
     'id', id, 'type', rec.type, 'queue', QUEUE, 'status', rec.status,
@@ -107,9 +108,11 @@ handlers['added'] = function(id, f, at)
 end
 
 handlers['waiting'] = function(id, f, at, next)
+  local prev = f.prev
+  -- A new job's own 'waiting' says nothing its 'added' did not.
+  if prev == nil then return end
   local rec = loadRecord(id)
   if rec == nil then return end
-  local prev = f.prev
   if rec.status == 'running' and prev == 'failed' then
     -- An attempt failed and is retried at once (no backoff delay).
     local n = #(decodeJson(rec.attempts) or {})
@@ -154,7 +157,7 @@ handlers['active'] = function(id, f, at)
       workerId = workerId, error = cjson.null, stalled = false}
     return #attempts
   end)
-  if n == 1 then rcall('HSET', K_TASK .. id, 'startedAt', at) end
+  if n == 1 then set(rec, 'startedAt', at) end
   if setStatus(rec, 'running', at) then
     emit('started', rec, at, {attempt = n, workerId = workerId})
   end
@@ -165,7 +168,7 @@ handlers['progress'] = function(id, f, at)
   if rec == nil then return end
   local value = tonumber(f.data)
   if value == nil then return end
-  rcall('HSET', K_TASK .. id, 'progress', value, 'updatedAt', at)
+  set(rec, 'progress', value, 'updatedAt', at)
   emit('progress', rec, at, {progress = value})
 end
 
@@ -175,7 +178,7 @@ handlers['completed'] = function(id, f, at)
   if rec == nil then return end
   closeAttempt(rec, at, nil, false)
   local result = f.returnvalue or 'null'
-  rcall('HSET', K_TASK .. id, 'result', result)
+  set(rec, 'result', result)
   if setStatus(rec, 'success', at, {'progress', 100}) then
     emit('succeeded', rec, at, {})
     finalize(rec)
@@ -228,7 +231,7 @@ handlers['waiting-children'] = function(id, f, at)
   rcall('ZREM', K_IDX .. 'status:' .. rec.status, id)
   rcall('ZADD', K_IDX .. 'status:blocked', rec.createdAt, id)
   rec.status = 'blocked'
-  rcall('HSET', K_TASK .. id, 'status', 'blocked', 'updatedAt', at)
+  set(rec, 'status', 'blocked', 'updatedAt', at)
   emit('blocked', rec, at, {})
 end
 
@@ -264,9 +267,14 @@ local current = fieldsOf(entries[1])
 for i = 1, applied do
   local following = fieldsOf(entries[i + 1])
   local handler = handlers[current.event]
-  if handler and current.jobId then handler(current.jobId, current, atOf(entries[i][1]), following) end
+  if handler and current.jobId then
+    -- Whatever a handler sets on the records it loaded is written in one HSET each.
+    handler(current.jobId, current, atOf(entries[i][1]), following)
+    saveRecords()
+  end
   last = entries[i][1]
   current = following
 end
 if applied > 0 then rcall('SET', KEYS[2], last) end
+flushLive()
 return {applied, last, #entries > LIMIT and 1 or 0, trimmed}

@@ -1,5 +1,6 @@
 import {
   CursorExpiredError,
+  NotFoundError,
   type Task,
   type TaskEvent,
   TaskEventKind,
@@ -66,6 +67,10 @@ builder.subscriptionField('taskEvents', (t) =>
     args: {
       filter: t.arg({ type: TaskFilterInput, required: false }),
       kinds: t.arg({ type: [TaskEventKindEnum], required: false }),
+      taskIds: t.arg.idList({
+        required: false,
+        description: 'Only events of these tasks (a task page’s timeline)',
+      }),
       after: t.arg.string({
         required: false,
         description: 'A cursor from an earlier event; "0" = everything kept',
@@ -73,10 +78,27 @@ builder.subscriptionField('taskEvents', (t) =>
     },
     subscribe: async (_root, args, ctx) => {
       const { status, type, queue, labels } = toTaskFilter(args.filter);
-      const filter: EventFilter = { status, type, queue, labels, kinds: args.kinds ?? undefined };
+      const filter: EventFilter = {
+        status,
+        type,
+        queue,
+        labels,
+        kinds: args.kinds ?? undefined,
+        taskIds: args.taskIds?.map(String),
+      };
       return await ctx.hub.subscribe({ after: checkCursor(args.after), filter });
     },
     resolve: (event) => event as TaskEvent,
+  }),
+);
+
+builder.queryField('eventCursor', (t) =>
+  t.field({
+    type: 'String',
+    authScopes: { viewer: true },
+    description:
+      'The newest event cursor ("0" when there is none): read the current state, then subscribe to taskEvents after this cursor to miss nothing that happens from now on',
+    resolve: (_root, _args, ctx) => ctx.hub.log.head(),
   }),
 );
 
@@ -91,7 +113,8 @@ builder.subscriptionField('task', (t) =>
       const feed = await ctx.hub.subscribe({ filter: { taskIds: [id] } });
       try {
         const first = await ctx.engine.store.get(id);
-        if (first) yield first;
+        if (!first) throw new NotFoundError(`no task with id ${id}`);
+        yield first;
         for await (const _event of feed) {
           const task = await ctx.engine.store.get(id);
           if (task) yield task;

@@ -1,0 +1,78 @@
+import { type Api, reloadOnReconnect } from '$lib/graphql/client.svelte';
+import type { ResultOf } from '$lib/graphql/graphql';
+import { QueueStatsSubscription, QueuesQuery } from '$lib/graphql/queues';
+
+export type Queue = ResultOf<typeof QueuesQuery>['queues'][number];
+export type QueueStats = ResultOf<typeof QueueStatsSubscription>['queueStats'][number];
+
+/** Sparkline points kept per queue (at the default 5 s interval, the last two and a half minutes). */
+const HISTORY = 30;
+
+export interface QueueTrend {
+  throughput: number[];
+  failureRate: number[];
+}
+
+/**
+ * Every queue with its settings (from `queues`) and its counts and rates as `queueStats` pushes
+ * them, plus the recent history of those rates for sparklines. Construct while a component
+ * initialises; it stops with the component.
+ */
+export class LiveQueues {
+  list = $state.raw<Queue[]>([]);
+  stats = $state.raw<Record<string, QueueStats>>({});
+  trends = $state.raw<Record<string, QueueTrend>>({});
+  error = $state<string | null>(null);
+
+  constructor(api: Api) {
+    reloadOnReconnect(api.connection, () => {
+      void api.client
+        .query(QueuesQuery, {})
+        .toPromise()
+        .then((result) => {
+          if (result.data) this.list = result.data.queues;
+          else this.error = result.error?.message ?? null;
+        });
+    });
+    $effect(() =>
+      api.live(QueueStatsSubscription, () => ({}), {
+        next: ({ queueStats }) => this.#push(queueStats),
+        error: (errors) => {
+          this.error = errors.map((e) => e.message).join('; ');
+        },
+      }),
+    );
+  }
+
+  /** Replaces one queue's settings, e.g. with a mutation's answer. */
+  replace(queue: Queue): void {
+    this.list = this.list.map((q) => (q.name === queue.name ? queue : q));
+    const pushed = this.stats[queue.name];
+    // Until the next push, the answer is fresher than the last one.
+    if (pushed) this.stats = { ...this.stats, [queue.name]: { ...pushed, paused: queue.paused } };
+  }
+
+  /** The freshest counts: the last push, else the snapshot. */
+  counts(queue: Queue): Queue['counts'] {
+    return this.stats[queue.name]?.counts ?? queue.counts;
+  }
+
+  paused(queue: Queue): boolean {
+    return this.stats[queue.name]?.paused ?? queue.paused;
+  }
+
+  #push(pushed: readonly QueueStats[]): void {
+    const stats = { ...this.stats };
+    const trends = { ...this.trends };
+    for (const entry of pushed) {
+      stats[entry.name] = entry;
+      const trend = trends[entry.name] ?? { throughput: [], failureRate: [] };
+      trends[entry.name] = {
+        throughput: [...trend.throughput, entry.throughputPerMinute].slice(-HISTORY),
+        failureRate: [...trend.failureRate, entry.failureRate].slice(-HISTORY),
+      };
+    }
+    this.stats = stats;
+    this.trends = trends;
+  }
+}
