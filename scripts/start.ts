@@ -12,12 +12,14 @@
  *   (default `redis://127.0.0.1:6379`); tests point it at a closed port.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
   checkRedisServer,
   createRedis,
+  freePort,
   loadConfig,
   redactUrl,
   redisAnswers,
@@ -35,12 +37,12 @@ const READY_TIMEOUT_MS = 60_000;
 /** Added to `workers.shutdown_timeout` before a child that ignores SIGTERM is killed. */
 const STOP_MARGIN_MS = 5_000;
 
-type Tag = 'api' | 'worker' | 'console' | 'redis';
+type Tag = 'api' | 'worker' | 'console' | 'redis' | 'catalog';
 type Env = Record<string, string | undefined>;
 
 // ---- output -------------------------------------------------------------------------------------
 
-const COLOURS: Record<Tag, number> = { api: 36, worker: 35, console: 32, redis: 31 };
+const COLOURS: Record<Tag, number> = { api: 36, worker: 35, console: 32, redis: 31, catalog: 34 };
 const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: number, text: string) => (useColour ? `\x1b[${code}m${text}\x1b[0m` : text);
 const LEVELS: Record<number, [string, number]> = {
@@ -240,12 +242,31 @@ async function main(): Promise<void> {
     ...(redis.embedded ? { TASKPLANE_SPAWNED_REDIS: '1' } : {}),
   };
   const allowedOrigins = [...new Set([...config.api.allowed_origins, consoleUrl])];
+  // Development: an admin token to sign in to the console with, shown in the banner below.
+  const adminToken =
+    config.auth.bootstrap_token ??
+    (config.mode === 'development' ? `tp_dev_${randomBytes(18).toString('base64url')}` : null);
+  // No marketplace configured: run the bundled demo catalogue so the product-sync tasks have a source.
+  const demoCatalogue = config.catalogue.base_url === null ? httpUrl('127.0.0.1', await freePort()) : null;
   const started: Child[] = [
     run('api', ['--import', 'tsx', 'apps/api/src/main.ts'], {
       ...appEnv,
       TASKPLANE_API__ALLOWED_ORIGINS: JSON.stringify(allowedOrigins),
+      ...(adminToken ? { TASKPLANE_AUTH__BOOTSTRAP_TOKEN: adminToken } : {}),
     }),
-    run('worker', ['--import', 'tsx', 'apps/worker/src/main.ts'], appEnv),
+    run('worker', ['--import', 'tsx', 'apps/worker/src/main.ts'], {
+      ...appEnv,
+      ...(demoCatalogue ? { TASKPLANE_CATALOGUE__BASE_URL: demoCatalogue } : {}),
+    }),
+    ...(demoCatalogue
+      ? [
+          run(
+            'catalog',
+            ['--import', 'tsx', 'test/fixtures/catalogue/main.ts', '--port', new URL(demoCatalogue).port],
+            env,
+          ),
+        ]
+      : []),
     run(
       'console',
       [CONSOLE_ENTRY],
@@ -288,6 +309,12 @@ async function main(): Promise<void> {
       `  GraphQL: ${apiUrl}/graphql`,
       `  Console: ${consoleUrl}`,
       `  Redis:   ${where}`,
+      ...(demoCatalogue
+        ? [`  Catalog: ${demoCatalogue} (the bundled demo source; set catalogue.base_url for a real one)`]
+        : []),
+      ...(adminToken && !config.auth.bootstrap_token
+        ? [`  Sign in: ${adminToken} (development admin token, new each start)`]
+        : []),
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),
