@@ -21,6 +21,8 @@ export interface Services {
   stats: LiveStats;
   presence: PresenceFeed;
   redisVersion: string;
+  /** Persisted operations by id (`api.persisted_operations`), or null. */
+  persisted: Map<string, string> | null;
 }
 
 /** Per request (HTTP) or per connection (WebSocket). */

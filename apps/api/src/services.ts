@@ -6,6 +6,7 @@ import { TokenStore } from './auth/token-store';
 import { BulkOperations } from './bulk-operations';
 import type { Services } from './context';
 import { LiveStats } from './live-stats';
+import { loadPersistedOperations } from './persisted-operations';
 import { PresenceFeed } from './presence-feed';
 
 export interface RunningServices extends Services {
@@ -49,6 +50,7 @@ export async function startServices(
     bulk,
     tokens: new TokenStore(redis, keys, bootstrapToken),
     redisVersion: runtime.server.version,
+    persisted: loadPersistedOperations(config),
     async stop() {
       await projector.stop();
       await stats.stop();

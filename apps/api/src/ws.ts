@@ -6,6 +6,7 @@ import { WebSocketServer } from 'ws';
 import { authenticate, type Caller } from './auth/authenticate';
 import type { Services } from './context';
 import type { ApiMetrics } from './metrics';
+import { resolveOperation } from './persisted-operations';
 import type { RateLimiter } from './rate-limit';
 import { type GraphQLServer, originAllowed } from './yoga';
 
@@ -81,9 +82,13 @@ export function attachWebSocket(
           request: new Request('http://localhost/graphql', { method: 'POST' }),
           params: payload,
         });
+        const operation = resolveOperation(services.persisted, api.persisted_only, payload);
+        if ('error' in operation) {
+          return [new GraphQLError(operation.error, { extensions: { code: 'PERSISTED_QUERY' } })];
+        }
         let document: ReturnType<typeof parse>;
         try {
-          document = parse(payload.query);
+          document = parse(operation.query);
         } catch (error) {
           return [error instanceof GraphQLError ? error : new GraphQLError((error as Error).message)];
         }

@@ -10,6 +10,7 @@ import { authenticate } from './auth/authenticate';
 import type { Context, Services } from './context';
 import { createMaskError } from './errors';
 import type { ApiMetrics } from './metrics';
+import { persistedOperationsPlugin } from './persisted-operations';
 import type { RateLimiter } from './rate-limit';
 import { schema } from './schema';
 import { disableIntrospection } from './security';
@@ -52,6 +53,7 @@ export function createGraphQL(services: Services, metrics: ApiMetrics, limiter: 
     useSharedSubscriptionExecution(() => metrics.executions.inc()),
   ];
   if (production) plugins.push(blockFieldSuggestionsPlugin(), disableIntrospection());
+  if (services.persisted) plugins.unshift(persistedOperationsPlugin(services.persisted, api.persisted_only));
 
   return createYoga<ServerContext, Context>({
     schema,

@@ -114,6 +114,13 @@ export const TaskplaneConfig = z.strictObject({
     max_subscriptions_per_socket: z.number().int().min(1),
     /** Requests per minute per token; null = unlimited. */
     rate_limit_per_minute: z.number().int().min(1).nullable(),
+    /**
+     * A JSON file of persisted operations (`{ "<sha256 or id>": "query ..." }`); clients send
+     * `extensions.persistedQuery.sha256Hash` instead of the document. null = none.
+     */
+    persisted_operations: z.string().nullable(),
+    /** With persisted operations: refuse any other document (an allow-list). */
+    persisted_only: z.boolean(),
   }),
   console: z.strictObject({
     host: z.string(),

@@ -1,5 +1,6 @@
 import { NotFoundError, TaskStatus, ValidationError } from '@taskplane/core';
 import type { QueueCounts, QueueSettings } from '@taskplane/queue';
+import { requireRole } from '../auth/authenticate';
 import { builder } from '../builder';
 import { BulkKind } from '../bulk-operations';
 import type { QueueStats } from '../live-stats';
@@ -223,6 +224,7 @@ builder.subscriptionField('queueStats', (t) =>
       'Counts and rates of the named queues (all when omitted), pushed every monitoring.stats_interval',
     args: { names: t.arg.stringList({ required: false }) },
     subscribe: async function* (_root, args, ctx) {
+      requireRole(ctx, 'viewer');
       const feed = ctx.stats.subscribe();
       try {
         for await (const all of feed)

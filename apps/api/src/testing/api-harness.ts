@@ -135,7 +135,13 @@ export function collect<T>(
           settle(items);
         }
       },
-      error: fail,
+      // graphql-ws reports refused operations as a list of GraphQL errors, not an Error.
+      error: (error) =>
+        fail(
+          Array.isArray(error)
+            ? new Error(error.map((e: { message: string }) => e.message).join('; '))
+            : error,
+        ),
       complete: () => settle(items),
     },
   );
