@@ -1,4 +1,5 @@
 import { type TaskEvent, TERMINAL_EVENT_KINDS } from '@taskplane/core';
+import { listWorkers } from '@taskplane/queue';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { maxOverlap, TEST_TYPES_CONFIG, type TestEngine, testEngine } from '../helpers/engine';
 import { type RunningProcess, startApp } from '../helpers/processes';
@@ -58,6 +59,32 @@ describe('worker processes', () => {
     expect(record.attempts[0]).toMatchObject({ stalled: true, workerId: onFirst.data.workerId });
     expect(record.attempts[1]!.workerId).not.toBe(onFirst.data.workerId);
     expect((record.result as { pid: number }).pid).not.toBe(first.pid);
+    // Its heartbeat record expires with it: the fleet no longer lists the dead worker.
+    await t.waitFor(
+      async () => !(await listWorkers(t.engine.redis, t.engine.keys)).some((w) => w.pid === first.pid),
+      15_000,
+      'the dead worker to vanish',
+    );
+  });
+
+  it('cancel a task running in another process: its handler is aborted and it is not retried', async () => {
+    await worker();
+    const { task } = await t.engine.submit({ type: 'sleep', params: { ms: 60_000 }, maxAttempts: 3 });
+    await t.waitFor((all) => kinds(all, task.id).includes('started'), 20_000, 'the start');
+    const cancelledAt = Date.now();
+    await t.engine.cancel(task.id, 'operator changed their mind');
+    // The worker reports the aborted handler (BullMQ fails the job, unrecoverable), long before
+    // the handler's 60 s sleep would have ended.
+    await expect
+      .poll(() => t.engine.queue('slow').getJobState(task.id), { timeout: 10_000, interval: 50 })
+      .toBe('failed');
+    expect(Date.now() - cancelledAt).toBeLessThan(10_000);
+    const record = await t.engine.store.getOrThrow(task.id);
+    expect(record.status).toBe('cancelled');
+    expect(record.attempts).toHaveLength(1);
+    expect(record.attempts[0]!.error).toMatchObject({ code: 'CANCELLED', retryable: false });
+    const job = await t.engine.queue('slow').getJob(task.id);
+    expect(job!.attemptsMade).toBe(1);
   });
 
   it('on SIGTERM, let short tasks finish and hand long ones back; nothing is lost', async () => {

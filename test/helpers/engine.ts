@@ -53,7 +53,7 @@ export interface TestEngine {
   events(): Promise<TaskEvent[]>;
   /** Resolves once `predicate` holds over the log; projects first, since no worker may be up. */
   waitFor(
-    predicate: (events: TaskEvent[]) => boolean,
+    predicate: (events: TaskEvent[]) => boolean | Promise<boolean>,
     timeoutMs?: number,
     what?: string,
   ): Promise<TaskEvent[]>;
@@ -88,7 +88,7 @@ export function testEngine(
       for (;;) {
         for (const queue of engine.queueNames()) await engine.project(queue);
         const all = await events();
-        if (predicate(all)) return all;
+        if (await predicate(all)) return all;
         if (Date.now() > deadline)
           throw new Error(`timed out waiting for ${what} (${all.length} events so far)`);
         await new Promise((r) => setTimeout(r, 50));
