@@ -140,6 +140,21 @@ describe('worker processes', () => {
     expect(maxOverlap(parallel.flatMap((task) => task!.attempts))).toBe(4);
   });
 
+  it('holds a global concurrency cap across worker processes', async () => {
+    await t.engine.updateQueueSettings('slow', { concurrency: 4, globalConcurrency: 2 });
+    await Promise.all([worker(), worker()]);
+    const outcomes = await t.engine.submitMany(
+      Array.from({ length: 6 }, () => ({ type: 'sleep', params: { ms: 400 } })),
+    );
+    const ids = outcomes.map((o) => (o.ok ? o.task.id : ''));
+    await t.waitFor((all) => ids.every((id) => kinds(all, id).includes('succeeded')), 30_000, 'capped tasks');
+    const tasks = await t.engine.store.getMany(ids);
+    expect(maxOverlap(tasks.flatMap((task) => task!.attempts))).toBe(2);
+    // Both processes took part: the cap is global, not a per-process limit.
+    expect(new Set(tasks.map((task) => task!.attempts[0]!.workerId)).size).toBe(2);
+    await t.engine.updateQueueSettings('slow', { globalConcurrency: null });
+  });
+
   it('never exceeds a rate limit of N starts per window', async () => {
     const max = 3;
     const durationMs = 1000;

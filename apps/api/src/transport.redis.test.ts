@@ -97,3 +97,26 @@ describe('persisted operations', () => {
     expect(await viaHash).toEqual({ data: { taskEvents: { kind: 'SUBMITTED' } } });
   });
 });
+
+describe('per-token rate limit', () => {
+  it('answers 429 RATE_LIMITED past the limit, for that token only', async () => {
+    api = await startTestApi({ api: { rate_limit_per_minute: 5 } });
+    const created = await api.graphql<{ createApiToken: { secret: string } }>(
+      `mutation { createApiToken(name: "bot", role: VIEWER) { ... on CreatedApiToken { secret } } }`,
+    );
+    const bot = created.data!.createApiToken.secret;
+    const ask = (token: string) =>
+      fetch(`${api.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ viewer { name } }' }),
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await ask(bot)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    const refused = (await (await ask(bot)).json()) as { errors: { extensions: { code: string } }[] };
+    expect(refused.errors[0]!.extensions.code).toBe('RATE_LIMITED');
+    // The admin token has its own budget (it used one request above).
+    expect((await ask(ADMIN_TOKEN)).status).toBe(200);
+  });
+});

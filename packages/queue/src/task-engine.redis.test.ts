@@ -120,6 +120,26 @@ describe('task engine', () => {
     });
   });
 
+  it('times an attempt out through its signal and retries it as a timeout', async () => {
+    h = await createHarness();
+    const { task } = await h.engine.submit({
+      type: 'work',
+      params: { sleepMs: 10_000 },
+      timeoutMs: 200,
+      maxAttempts: 2,
+    });
+    await h.startWorker();
+    await h.waitForEvents((all) => kindsOf(all, task.id).includes('dead_lettered'));
+    const dead = await h.engine.store.getOrThrow(task.id);
+    expect(dead.attempts.map((a) => a.error)).toEqual([
+      { code: 'TIMEOUT', message: 'attempt ran longer than 200 ms', retryable: true },
+      { code: 'TIMEOUT', message: 'attempt ran longer than 200 ms', retryable: true },
+    ]);
+    // The handler saw the abort (its sleep was cut short, not waited out).
+    expect(h.runs.every((r) => r.aborted !== undefined)).toBe(true);
+    expect(dead.attempts[0]!.finishedAt! - dead.attempts[0]!.startedAt!).toBeLessThan(2000);
+  });
+
   it('does not retry a permanent failure and dead-letters it with its error', async () => {
     h = await createHarness();
     const { task } = await h.engine.submit({ type: 'work', params: { fail: 'permanent' }, maxAttempts: 5 });
