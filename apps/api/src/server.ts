@@ -91,7 +91,7 @@ export function createApiServer(services: Services, logger: Logger): ApiServer {
     const request = new Request(url, {
       method: req.method,
       headers,
-      body: body && body.length ? new Uint8Array(body) : undefined,
+      body: body?.length ? new Uint8Array(body) : undefined,
     });
     const rest = await handleRest(request, yoga);
     if (rest) {

@@ -233,4 +233,12 @@ describe('retention', () => {
     expect(await h.engine.store.count({})).toBe(0);
     expect(await h.redis.exists(h.keys.task(left[0]!), h.keys.taskLog(left[0]!))).toBe(0);
   });
+
+  it('is applied by running workers on retention.interval', async () => {
+    h = await createHarness({ retention: { finished_max_count: 3, interval: '200ms' } });
+    await h.engine.submitMany(Array.from({ length: 8 }, () => ({ type: 'work', params: {} })));
+    await h.startWorker();
+    await h.waitForEvents((all) => all.filter((e) => e.kind === 'succeeded').length === 8);
+    await expect.poll(() => h.engine.store.count({ status: ['success'] }), { timeout: 5000 }).toBe(3);
+  });
 });

@@ -111,6 +111,7 @@ export class WorkerHost {
       () => void this.beat(PresenceKind.Heartbeat),
       config.workers.heartbeat_interval,
     );
+    this.retention = setInterval(() => void this.trim(), config.retention.interval);
     logger.info({ queues: this.queues }, 'worker started');
   }
 
