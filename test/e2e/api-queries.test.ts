@@ -1,7 +1,7 @@
 // Every query of schema.graphql through @taskplane/client, against real API and worker processes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../packages/client/src/index';
-import { product, type Stack, startStack, submit, testLabel, waitForStatus } from './api-fixture';
+import { product, type Stack, startStack, submit, takeUntil, testLabel, waitForStatus } from './api-fixture';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -16,6 +16,20 @@ describe('queries', () => {
     expect((await anonymous.health()).redisVersion).toMatch(/^\d+\.\d+/);
     expect(await anonymous.viewer()).toBeNull();
     expect(await stack.admin.viewer()).toMatchObject({ role: 'ADMIN', tokenId: 'bootstrap' });
+  });
+
+  it('eventCursor marks "now": a stream after it holds only what happened since', async () => {
+    const label = testLabel();
+    const before = await submit(stack.admin, product(stack.catalogue, label, 'p3'));
+    await waitForStatus(stack.admin, before.id);
+    const cursor = await stack.admin.eventCursor();
+    expect(cursor).toMatch(/^\d+-\d+$/);
+    const after = await submit(stack.admin, product(stack.catalogue, label, 'p4'));
+    const events = stack.admin.watchTaskEvents({ after: cursor, filter: { labels: [label] } });
+    const seen = await takeUntil(events, (e) => e.kind === 'SUCCEEDED');
+    await events.return?.();
+    expect(new Set(seen.map((e) => e.taskId))).toEqual(new Set([after.id]));
+    expect(seen[0]!.kind).toBe('SUBMITTED');
   });
 
   it('taskTypes lists the built-in types with their queues and parameter schemas', async () => {

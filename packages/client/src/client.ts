@@ -11,6 +11,7 @@ import {
   CreateApiTokenDocument,
   DeadLettersDocument,
   type DeadLettersQueryVariables,
+  EventCursorDocument,
   HealthDocument,
   PauseQueueDocument,
   PurgeDeadLettersDocument,
@@ -70,6 +71,8 @@ export function createClient(options: ClientOptions) {
 
     health: async () => (await request(HealthDocument)).health,
     viewer: async () => (await request(ViewerDocument)).viewer,
+    /** The newest event cursor: read state, then `watchTaskEvents({ after })` to miss nothing. */
+    eventCursor: async () => (await request(EventCursorDocument)).eventCursor,
     taskTypes: async () => (await request(TaskTypesDocument)).taskTypes,
     /** One task with its attempts, logs, parent and children; null when there is none. */
     task: async (id: string) => (await request(TaskDocument, { id })).task,

@@ -8,6 +8,7 @@ export * from './logger';
 export * from './redis';
 export * from './redis-server';
 export * from './runtime';
+export * from './stream-id';
 export * from './task';
 export * from './task-event';
 export * from './task-status';

@@ -47,8 +47,10 @@ export class Projector {
         if (!reply) continue;
         for (const [stream, entries] of reply) {
           const last = entries.at(-1);
-          if (last) seen.set(stream, last[0]);
-          await this.catchUp(this.queues[streams.indexOf(stream)]!);
+          if (!last) continue;
+          seen.set(stream, last[0]);
+          const queue = this.queues[streams.indexOf(stream)]!;
+          if (!this.engine.appliedUpTo(queue, last[0])) await this.catchUp(queue);
         }
       } catch (error) {
         if (!this.running) break;

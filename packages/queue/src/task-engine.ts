@@ -2,6 +2,7 @@ import {
   type Backoff,
   ConflictError,
   canTransition,
+  compareStreamIds,
   type FieldError,
   fieldErrors,
   isFinal,
@@ -77,6 +78,8 @@ export class TaskEngine {
   readonly store: TaskStore;
   private readonly logger: Logger;
   private readonly queues = new Map<string, Queue>();
+  /** The newest BullMQ event each queue's projection got to in this process. */
+  private readonly applied = new Map<string, string>();
 
   constructor(options: TaskEngineOptions) {
     this.config = options.config;
@@ -111,7 +114,7 @@ export class TaskEngine {
     let applied = 0;
     let trimmed = false;
     for (;;) {
-      const [count, , more, gap] = await this.redis.tpProject(
+      const [count, last, more, gap] = await this.redis.tpProject(
         this.keys.bullEvents(queue),
         this.keys.projectorCheckpoint(queue),
         this.keys.events,
@@ -124,6 +127,7 @@ export class TaskEngine {
       );
       applied += count;
       trimmed ||= gap === 1;
+      this.applied.set(queue, last);
       if (more !== 1) break;
     }
     if (trimmed) {
@@ -133,6 +137,15 @@ export class TaskEngine {
       );
     }
     return { applied, trimmed };
+  }
+
+  /**
+   * Whether this process already applied BullMQ's events of a queue up to `entryId` (a submit
+   * projects its own jobs): the projector loop then skips a call that would find nothing to do.
+   */
+  appliedUpTo(queue: string, entryId: string): boolean {
+    const last = this.applied.get(queue);
+    return last !== undefined && compareStreamIds(entryId, last) <= 0;
   }
 
   private resolve(

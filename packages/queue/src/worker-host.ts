@@ -31,6 +31,8 @@ export class WorkerHost {
   private readonly engine: TaskEngine;
   private readonly logger: Logger;
   private readonly workers = new Map<string, Worker<JobData>>();
+  /** BullMQ treats a connection it is handed as shared and never closes it: we do, on stop. */
+  private readonly connections: Redis[] = [];
   private readonly running = new Set<string>();
   /** Ids cancelled recently, for a cancel that arrives just before the task starts here. */
   private readonly cancelled = new Set<string>();
@@ -73,8 +75,14 @@ export class WorkerHost {
     for (const queue of this.queues) {
       const settings = await readQueueSettings(engine.redis, engine.keys, config, queue);
       await this.applyLimits(queue, settings);
+      const connection = createRedis({
+        url: this.options.redisUrl,
+        role: 'worker',
+        name: `${this.id}:${queue}`,
+      });
+      this.connections.push(connection);
       const worker = new Worker<JobData>(queue, processor, {
-        connection: createRedis({ url: this.options.redisUrl, role: 'worker', name: `${this.id}:${queue}` }),
+        connection,
         prefix: engine.keys.bullPrefix,
         concurrency: settings.concurrency,
         name: this.id,
@@ -212,6 +220,7 @@ export class WorkerHost {
       for (const worker of this.workers.values()) worker.cancelAllJobs(AbortReason.Shutdown);
     }, timeoutMs);
     await closing;
+    for (const connection of this.connections) connection.disconnect();
     clearTimeout(timer);
     await this.projector?.stop();
     this.subscriber?.disconnect();

@@ -306,6 +306,10 @@ export type HealthQueryVariables = Exact<{ [key: string]: never }>;
 
 export type HealthQuery = { health: { status: string; workers: number; redisVersion: string } };
 
+export type EventCursorQueryVariables = Exact<{ [key: string]: never }>;
+
+export type EventCursorQuery = { eventCursor: string };
+
 export type ViewerQueryVariables = Exact<{ [key: string]: never }>;
 
 export type ViewerQuery = { viewer: { tokenId: string; name: string; role: Role } | null };
@@ -1851,6 +1855,20 @@ export const HealthDocument = {
     },
   ],
 } as unknown as DocumentNode<HealthQuery, HealthQueryVariables>;
+export const EventCursorDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'EventCursor' },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [{ kind: 'Field', name: { kind: 'Name', value: 'eventCursor' } }],
+      },
+    },
+  ],
+} as unknown as DocumentNode<EventCursorQuery, EventCursorQueryVariables>;
 export const ViewerDocument = {
   kind: 'Document',
   definitions: [
