@@ -17,6 +17,10 @@ describe('task engine', () => {
     const { task } = await h.engine.submit({ type: 'work', params: { tag: 'a' }, labels: { shop: 'abc' } });
     expect(task.status).toBe('pending');
     expect(task.labels).toEqual({ shop: 'abc' });
+    // What submit returns is what was recorded.
+    const { updatedAt: _returned, ...submitted } = task;
+    const { updatedAt: _stored, ...stored } = (await h.engine.store.get(task.id))!;
+    expect(stored).toEqual(submitted);
     await h.startWorker();
     const events = await h.waitForEvents((all) => kindsOf(all, task.id).includes('succeeded'));
     expect(kindsOf(events, task.id)).toEqual(['submitted', 'started', 'log', 'succeeded']);

@@ -66,6 +66,43 @@ export interface SubmitOptions {
 
 const PROJECT_BATCH = 1000;
 
+/** A task as the projection records it when its job is added (see `create` in project.lua). */
+function submittedTask(
+  id: string,
+  type: string,
+  queue: string,
+  data: JobData,
+  createdAt: number,
+  delay: number,
+): Task {
+  return {
+    id,
+    type,
+    queue,
+    status: delay > 0 ? 'delayed' : 'pending',
+    priority: data.priority,
+    order: data.order,
+    params: data.params,
+    labels: data.labels,
+    idempotencyKey: data.idempotencyKey ?? null,
+    createdAt,
+    updatedAt: createdAt,
+    startedAt: null,
+    finishedAt: null,
+    runAt: delay > 0 ? createdAt + delay : null,
+    attemptsMade: 0,
+    maxAttempts: data.maxAttempts,
+    timeoutMs: data.timeoutMs,
+    backoff: data.backoff,
+    attempts: [],
+    result: null,
+    progress: 0,
+    parentId: data.parentId ?? null,
+    dependsOn: data.dependsOn ?? [],
+    scheduleId: data.scheduleId ?? null,
+  };
+}
+
 /**
  * The task engine's write side: submit, cancel, retry, dead letters, queue settings. Every change
  * goes through BullMQ or one of our scripts; records and events follow from those.
@@ -78,6 +115,7 @@ export class TaskEngine {
   readonly store: TaskStore;
   private readonly logger: Logger;
   private readonly queues = new Map<string, Queue>();
+  private names: string[] | null = null;
   /** The newest BullMQ event each queue's projection got to in this process. */
   private readonly applied = new Map<string, string>();
 
@@ -92,7 +130,8 @@ export class TaskEngine {
 
   /** Every queue tasks can go to: configured ones and those task types name. */
   queueNames(): string[] {
-    return [...new Set([...Object.keys(this.config.queues), ...this.registry.queues()])].sort();
+    this.names ??= [...new Set([...Object.keys(this.config.queues), ...this.registry.queues()])].sort();
+    return this.names;
   }
 
   queue(name: string): Queue {
@@ -186,9 +225,17 @@ export class TaskEngine {
   }
 
   /** BullMQ options for a task; also used when a finished task is run again. */
-  jobOptions(id: string, data: JobData, delay: number, lifoSequence: number): JobsOptions {
+  jobOptions(
+    id: string,
+    data: JobData,
+    delay: number,
+    lifoSequence: number,
+    timestamp = Date.now(),
+  ): JobsOptions {
     return {
       jobId: id,
+      // The record's creation time, so the submitter knows the record without reading it back.
+      timestamp,
       priority: toBullPriority(data.priority, data.order, lifoSequence),
       delay,
       attempts: data.maxAttempts,
@@ -282,35 +329,39 @@ export class TaskEngine {
     for (const a of fresh) byQueue.set(a.queue, [...(byQueue.get(a.queue) ?? []), a]);
     await Promise.all(
       [...byQueue].map(async ([queue, items]) => {
-        await this.queue(queue).addBulk(
-          items.map((a) => ({
-            name: a.type,
-            data: a.data,
-            opts: {
-              ...this.jobOptions(a.id, a.data, a.delay, lifoSeq.get(a.index) ?? 0),
-              ...(options.parent
-                ? {
-                    parent: {
-                      id: options.parent.id,
-                      queue: `${this.keys.bullPrefix}:${options.parent.queue}`,
-                    },
-                    // A failed child does not fail its parent: the parent counts it.
-                    ignoreDependencyOnFailure: true,
-                  }
-                : {}),
-            },
-          })),
-        );
+        const jobs = items.map((a) => ({
+          name: a.type,
+          data: a.data,
+          opts: {
+            ...this.jobOptions(a.id, a.data, a.delay, lifoSeq.get(a.index) ?? 0, now),
+            ...(options.parent
+              ? {
+                  parent: {
+                    id: options.parent.id,
+                    queue: `${this.keys.bullPrefix}:${options.parent.queue}`,
+                  },
+                  // A failed child does not fail its parent: the parent counts it.
+                  ignoreDependencyOnFailure: true,
+                }
+              : {}),
+          },
+        }));
+        // One job: a plain add (one script call); more: one MULTI of them.
+        const [single] = jobs;
+        if (jobs.length === 1 && single) await this.queue(queue).add(single.name, single.data, single.opts);
+        else await this.queue(queue).addBulk(jobs);
         await this.project(queue);
       }),
     );
 
-    const fetched = await this.store.getMany(fresh.map((a) => a.id));
-    fresh.forEach((a, i) => {
-      const task = fetched[i];
-      if (!task) throw new Error(`task ${a.id} was enqueued but has no record`);
-      outcomes[a.index] = { ok: true, task, created: true };
-    });
+    // The projection above wrote these records from the same job data: no need to read them back.
+    for (const a of fresh) {
+      outcomes[a.index] = {
+        ok: true,
+        task: submittedTask(a.id, a.type, a.queue, a.data, now, a.delay),
+        created: true,
+      };
+    }
     for (const [index, id] of existing) {
       outcomes[index] = { ok: true, task: await this.awaitRecord(id), created: false };
     }

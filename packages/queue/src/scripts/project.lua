@@ -83,7 +83,7 @@ local function create(id, at)
     'runAt', delay > 0 and (createdAt + delay) or '', 'attemptsMade', 0,
     'maxAttempts', data.maxAttempts or 1, 'timeoutMs', data.timeoutMs or 300000,
     'backoff', cjson.encode(data.backoff or {}), 'attempts', '[]', 'progress', 0,
-    'parentId', rec.parentId, 'dependsOn', cjson.encode(data.dependsOn or {}),
+    'parentId', rec.parentId, 'dependsOn', (type(data.dependsOn) == 'table' and #data.dependsOn > 0) and cjson.encode(data.dependsOn) or '[]',
     'scheduleId', data.scheduleId or '')
   rcall('ZADD', K_IDX .. 'status:' .. rec.status, createdAt, id)
   for _, key in ipairs(indexKeys(rec)) do rcall('ZADD', key, createdAt, id) end
