@@ -3,7 +3,13 @@
 // tasks that ran meanwhile appear, and none twice.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserStack, startBrowserStack, submitProduct, submitProducts } from './stack';
+import {
+  type BrowserStack,
+  startBrowserStack,
+  streamFollowing,
+  submitProduct,
+  submitProducts,
+} from './stack';
 
 const KINDS = ['SUBMITTED', 'STARTED', 'SUCCEEDED'] as const;
 
@@ -34,6 +40,7 @@ describe('console reconnect', () => {
     await stack.signIn(undefined, '/tasks');
     const indicator = page.getByRole('status').filter({ hasText: /Connected|Disconnected|Connecting/ });
     await indicator.getByText('Connected').waitFor();
+    await streamFollowing(page);
 
     // A task seen live first, so the stream has a cursor to resume from.
     const before = await submitProduct(stack, stack.productUrl(1, 300));

@@ -1,19 +1,17 @@
 // The console against real API and worker processes: signing in, submitting from the form and
 // watching the task live, what a viewer may (not) do, and a screenshot of every page.
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserStack, startBrowserStack, submitProduct, submitProducts } from './stack';
-
-/** Marks the page so a test can tell that later steps happened without a reload. */
-async function markPage(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    (window as unknown as { notReloaded: boolean }).notReloaded = true;
-  });
-}
-
-async function wasNotReloaded(page: Page): Promise<boolean> {
-  return page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true);
-}
+import {
+  type BrowserStack,
+  markPage,
+  screenshot,
+  signInOn,
+  startBrowserStack,
+  streamFollowing,
+  submitProduct,
+  submitProducts,
+  wasNotReloaded,
+} from './stack';
 
 /** Buttons that change something; a viewer must see none of them. */
 const CHANGING = /^(Submit task|Cancel task|Retry task|Pause|Resume|Set|Remove|Requeue…|Purge…)$/;
@@ -34,13 +32,12 @@ describe('console', () => {
     await stack.signIn(undefined, '/tasks');
     expect(await page.getByTestId('viewer-role').textContent()).toBe('admin');
     await page.getByRole('status').getByText('Connected').waitFor();
+    await streamFollowing(page);
     await markPage(page);
 
     // A second tab submits while the first watches the stream.
     const submitter = await browser.context.newPage();
-    await submitter.goto(`${stack.console.url}/submit`);
-    await submitter.getByLabel('API token').fill((await import('./stack')).ADMIN_TOKEN);
-    await submitter.getByRole('button', { name: 'Sign in' }).click();
+    await signInOn(submitter, `${stack.console.url}/submit`);
     await submitter.getByLabel('Task type').selectOption('batch_products');
 
     // The API's field errors land next to the field they name (params.urls.1 is the second URL).
@@ -57,10 +54,7 @@ describe('console', () => {
     expect(await submitter.locator('[data-error-for="params.urls.0"]').count()).toBe(0);
     await submitter.setViewportSize({ width: 1366, height: 768 });
     await stack.browser.page.bringToFront();
-    await submitter.screenshot({
-      path: `${(await import('../helpers/browser')).SCREENSHOT_DIR}submit-field-errors.png`,
-      fullPage: true,
-    });
+    await screenshot(submitter, 'submit-field-errors');
 
     await submitter.getByLabel('Task type').selectOption('single_product');
     await submitter.getByLabel('URL', { exact: true }).fill(stack.productUrl(7, 2_500));
@@ -98,6 +92,7 @@ describe('console', () => {
   it('pauses the stream, buffering events, and applies them on resume', async () => {
     const { page } = stack;
     await page.getByRole('link', { name: 'Tasks', exact: true }).click();
+    await streamFollowing(page);
     await page.getByRole('button', { name: 'Pause' }).click();
     const ids = await submitProducts(stack, [stack.productUrl(11), stack.productUrl(12)]);
     await expect.poll(() => page.getByTestId('buffered').textContent()).toMatch(/^[1-9]\d* buffered$/);
@@ -125,7 +120,7 @@ describe('console', () => {
         'tasks',
         'Tasks',
         async () => {
-          // Slow enough that they start after the page has subscribed.
+          await streamFollowing(page);
           const ids = await submitProducts(
             stack,
             [31, 32, 33, 'missing-3'].map((n) => stack.productUrl(n, 500)),
@@ -149,6 +144,12 @@ describe('console', () => {
     await page.goto(`${stack.console.url}/tasks/${done}`);
     await page.getByTestId('task-status').locator('[data-status="SUCCESS"]').waitFor();
     await browser.screenshot('console-task-detail');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await browser.screenshot('console-task-detail-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    // An unknown id: the task subscription answers NOT_FOUND.
+    await page.goto(`${stack.console.url}/tasks/no-such-task`);
+    await page.getByRole('heading', { name: 'Task not found' }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API token').waitFor();
     await browser.screenshot('console-sign-in');

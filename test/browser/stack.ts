@@ -3,7 +3,7 @@
 // Chromium. `stop()` ends them all and deletes the prefix's keys.
 import { createRedis, freePort } from '@taskplane/core';
 import { type Catalogue, startCatalogue } from '@taskplane/test/catalogue';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach } from 'vitest';
 import {
   type ApiProcess,
@@ -13,6 +13,7 @@ import {
   cleanupPrefix,
   launchBrowser,
   type RunningProcess,
+  SCREENSHOT_DIR,
   sharedRedisUrl,
   startApp,
   startConsole,
@@ -45,6 +46,11 @@ export interface BrowserStack {
   productUrl(n: number | string, latencyMs?: number): string;
   /** Opens the console on `path` and signs in with `token` (default admin). */
   signIn(token?: string, path?: string): Promise<void>;
+  /**
+   * Another operator: a page in a fresh browser context (no shared storage), at 1366x768, signed in
+   * with `token` on `path`. Its uncaught errors land in `pageErrors` too; `stop()` closes it.
+   */
+  otherOperator(token: string, path?: string): Promise<{ context: BrowserContext; page: Page }>;
   /** Starts another API process on the prefix (the stack stops it too); `TASKPLANE_API__PORT` picks its port. */
   startApi(env?: ChildEnv): Promise<ApiProcess>;
   stop(): Promise<void>;
@@ -61,8 +67,15 @@ afterEach(({ task }) => {
     console.log(`--- ${p.name} (pid ${p.pid}) ---\n${p.lines.slice(-30).join('\n')}`);
 });
 
-/** `env` goes to every API and worker process, over the stack's own settings. */
-export async function startBrowserStack(name: string, extraEnv: ChildEnv = {}): Promise<BrowserStack> {
+/**
+ * `env` goes to every API and worker process, over the stack's own settings; so do `configOverrides`
+ * (merged over the defaults through a config file, e.g. extra task types and the worker's queues).
+ */
+export async function startBrowserStack(
+  name: string,
+  extraEnv: ChildEnv = {},
+  configOverrides?: Record<string, unknown>,
+): Promise<BrowserStack> {
   const prefix = uniquePrefix(`browser-${name}`);
   const catalogue = await startCatalogue();
   const consolePort = await freePort();
@@ -76,11 +89,11 @@ export async function startBrowserStack(name: string, extraEnv: ChildEnv = {}): 
   const processes: RunningProcess[] = [];
   running.add(processes);
   const startApi = async (extra: ChildEnv = {}) => {
-    const api = await startApp('api', { prefix, env: { ...env, ...extra } });
+    const api = await startApp('api', { prefix, configOverrides, env: { ...env, ...extra } });
     processes.push(api);
     return api;
   };
-  const [api, worker] = await Promise.all([startApi(), startApp('worker', { prefix, env })]);
+  const [api, worker] = await Promise.all([startApi(), startApp('worker', { prefix, configOverrides, env })]);
   processes.push(worker);
   const [consoleServer, browser] = await Promise.all([
     startConsole({ apiUrl: api.graphqlUrl, port: consolePort }),
@@ -135,12 +148,13 @@ export async function startBrowserStack(name: string, extraEnv: ChildEnv = {}): 
     },
     productUrl: (n, latencyMs) =>
       `${catalogue.url}/products/p${n}${latencyMs ? `?latency=${latencyMs}` : ''}`,
-    async signIn(token = ADMIN_TOKEN, path = '/') {
-      const { page } = browser;
-      await page.goto(`${consoleServer.url}${path}`);
-      await page.getByLabel('API token').fill(token);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    signIn: (token = ADMIN_TOKEN, path = '/') => signInOn(browser.page, `${consoleServer.url}${path}`, token),
+    async otherOperator(token, path = '/') {
+      const context = await browser.browser.newContext({ viewport: { width: 1366, height: 768 } });
+      const page = await context.newPage();
+      page.on('pageerror', (error) => browser.pageErrors.push(error));
+      await signInOn(page, `${consoleServer.url}${path}`, token);
+      return { context, page };
     },
     async stop() {
       await browser.close();
@@ -167,12 +181,55 @@ export async function submitProducts(
   urls: string[],
   api?: ApiProcess,
 ): Promise<string[]> {
+  return submitTasks(
+    stack,
+    urls.map((url) => ({ type: 'single_product', params: { url } })),
+    api,
+  );
+}
+
+/** Submits tasks (`SubmitTaskInput`s) in one `submitTasks` call and returns their ids. */
+export async function submitTasks(
+  stack: BrowserStack,
+  inputs: Record<string, unknown>[],
+  api?: ApiProcess,
+): Promise<string[]> {
   const data = await stack.graphql<{ submitTasks: { results: { task?: { id: string } }[] } }>(
     `mutation ($inputs: [SubmitTaskInput!]!) {
       submitTasks(inputs: $inputs) { ... on SubmitTasksPayload { results { ... on SubmitTaskPayload { task { id } } } } }
     }`,
-    { inputs: urls.map((url) => ({ type: 'single_product', params: { url } })) },
+    { inputs },
     { api },
   );
   return data.submitTasks.results.map((result) => result.task!.id);
+}
+
+/** Opens `url` in `page` and signs in with `token` (default admin). */
+export async function signInOn(page: Page, url: string, token = ADMIN_TOKEN): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+/** Marks the page so a test can tell that later steps happened without a reload. */
+export async function markPage(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    (window as unknown as { notReloaded: boolean }).notReloaded = true;
+  });
+}
+
+/** Whether `page` still holds the mark `markPage` set: it was not reloaded or navigated away by force. */
+export async function wasNotReloaded(page: Page): Promise<boolean> {
+  return page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true);
+}
+
+/** Saves a full-page PNG of `page` (one other than the stack's) as `test-artifacts/screenshots/<name>.png`. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `${SCREENSHOT_DIR}${name}.png`, fullPage: true });
+}
+
+/** Waits until the Tasks page's stream has its start cursor: every event from then on will show. */
+export async function streamFollowing(page: Page): Promise<void> {
+  await page.locator('[data-testid="stream-counts"][data-following="true"]').waitFor();
 }

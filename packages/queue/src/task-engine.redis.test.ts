@@ -212,6 +212,26 @@ describe('task engine', () => {
   });
 });
 
+describe('listing', () => {
+  it('pages through tasks created in the same millisecond without repeating or skipping one', async () => {
+    h = await createHarness();
+    const outcomes = await h.engine.submitMany(
+      Array.from({ length: 450 }, (_, i) => ({ type: 'work', params: { tag: `l${i}` } })),
+    );
+    const ids = new Set(outcomes.map((o) => (o.ok ? o.task.id : '')));
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const page = await h.engine.store.list({ status: ['pending'] }, { first: 37, after });
+      seen.push(...page.tasks.map((t) => t.id));
+      after = page.nextCursor;
+    } while (after);
+    expect(seen).toHaveLength(450);
+    expect(new Set(seen)).toEqual(ids);
+    expect(await h.engine.store.count({ status: ['pending'], type: ['work'] })).toBe(450);
+  });
+});
+
 describe('retention', () => {
   it('trims finished records by count per status and by age, with their indexes', async () => {
     h = await createHarness({ retention: { finished_max_count: 2, finished_max_age: '1h' } });

@@ -57,9 +57,11 @@ const LOG_FLUSH_MS = 100;
 class TaskLog {
   private lines: string[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private projected = false;
   constructor(
     private readonly engine: TaskEngine,
     private readonly id: string,
+    private readonly queue: string,
   ) {}
 
   push(line: string): void {
@@ -74,6 +76,12 @@ class TaskLog {
     const lines = this.lines;
     this.lines = [];
     const { keys, redis, config } = this.engine;
+    // Log events go straight to the log; make sure the task's 'started' (projected from BullMQ's
+    // stream) is in it first, so a reader never sees a line before the start it belongs to.
+    if (!this.projected) {
+      await this.engine.project(this.queue);
+      this.projected = true;
+    }
     await redis.tpAppendLog(
       keys.events,
       keys.taskLog(this.id),
@@ -140,7 +148,7 @@ export function createProcessor(options: RunnerOptions) {
       () => controller.abort(new TimeoutError(`attempt ran longer than ${job.data.timeoutMs} ms`)),
       job.data.timeoutMs,
     );
-    const log = new TaskLog(engine, id);
+    const log = new TaskLog(engine, id, job.queueName);
     const taskLogger = logger.child({ taskId: id, type: job.name });
     const ctx: HandlerContext = {
       taskId: id,

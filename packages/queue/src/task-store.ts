@@ -114,7 +114,6 @@ export class TaskStore {
     let max: number | string = cursor ? cursor.score : (filter.createdBefore ?? '+inf');
     if (!cursor && filter.createdBefore !== undefined) max = `(${filter.createdBefore}`;
     const min = filter.createdAfter ?? '-inf';
-    let skipUntil = cursor?.id ?? null;
     const tasks: Task[] = [];
     let scanned = 0;
     let lastScore = 0;
@@ -144,11 +143,13 @@ export class TaskStore {
         const id = reply[i]!;
         const score = Number(reply[i + 1]);
         // Within one score REV order is descending by member; skip what the cursor already returned.
-        if (skipUntil !== null && cursor && score === cursor.score && id >= skipUntil) continue;
+        // The walk starts at the cursor's score; ties there that sort at or above the cursor's id
+        // (REV order is descending by member) were on earlier pages. Many tasks share a
+        // millisecond, so such ties can span more than one batch.
+        if (cursor && score === cursor.score && id >= cursor.id) continue;
         ids.push(id);
         scores.push(score);
       }
-      skipUntil = null;
       const records = await this.getMany(ids);
       for (let i = 0; i < ids.length && tasks.length < first; i++) {
         scanned++;

@@ -1,9 +1,13 @@
+import { dateTime, time } from './format';
 import type { ResultOf } from './graphql/graphql';
 import type { TaskDetailFields } from './graphql/tasks';
+import type { TaskEvent, TaskEventKind } from './live/event-feed';
 
 export type TaskDetail = ResultOf<typeof TaskDetailFields>;
 
 export interface TimelineEntry {
+  /** The event's cursor: unique, and in the order things happened. */
+  key: string;
   at: string;
   /** What happened, in a few words. */
   title: string;
@@ -11,45 +15,68 @@ export interface TimelineEntry {
   tone: 'neutral' | 'info' | 'ok' | 'warn' | 'bad';
 }
 
-const FINAL: Partial<Record<TaskDetail['status'], { title: string; tone: TimelineEntry['tone'] }>> = {
-  SUCCESS: { title: 'Succeeded', tone: 'ok' },
-  CANCELLED: { title: 'Cancelled', tone: 'warn' },
-  DEAD_LETTERED: { title: 'Dead-lettered', tone: 'bad' },
-  FAILED: { title: 'Failed', tone: 'bad' },
+/** What the API puts in `data`, by kind (see the event log's projection); every field optional. */
+interface EventData {
+  attempt?: number | null;
+  workerId?: string | null;
+  error?: { code?: string; message?: string } | null;
+  runAt?: number | null;
+  reason?: string | null;
+}
+
+function errorDetail(error: EventData['error']): string | undefined {
+  if (!error?.message) return undefined;
+  return error.code ? `${error.code}: ${error.message}` : error.message;
+}
+
+const DAY_MS = 86_400_000;
+
+/** `next try at 14:03:09`, or with the date when it is a day or more away. */
+function runAtDetail(runAt: EventData['runAt'], at: string, what = 'runs'): string | undefined {
+  const from = Date.parse(at);
+  if (!runAt || runAt <= from) return undefined;
+  const iso = new Date(runAt).toISOString();
+  return `${what} at ${runAt - from < DAY_MS ? time(iso) : dateTime(iso)}`;
+}
+
+const ENTRIES: Record<TaskEventKind, (data: EventData, at: string) => Omit<TimelineEntry, 'key' | 'at'>> = {
+  SUBMITTED: (d, at) => ({ title: 'Submitted', detail: runAtDetail(d.runAt, at), tone: 'neutral' }),
+  BLOCKED: () => ({ title: 'Waiting for its children', tone: 'neutral' }),
+  READY: (d, at) => ({
+    title: d.runAt ? 'Delayed' : 'Ready to run',
+    detail: runAtDetail(d.runAt, at),
+    tone: 'neutral',
+  }),
+  STARTED: (d) => ({
+    title: `Attempt ${d.attempt ?? '?'} started`,
+    detail: d.workerId ? `on ${d.workerId}` : undefined,
+    tone: 'info',
+  }),
+  PROGRESS: () => ({ title: 'Progress', tone: 'neutral' }),
+  LOG: () => ({ title: 'Log line', tone: 'neutral' }),
+  RETRYING: (d, at) => ({
+    title: `Attempt ${d.attempt ?? '?'} failed, will retry`,
+    detail:
+      [errorDetail(d.error), runAtDetail(d.runAt, at, 'next try')].filter(Boolean).join(' · ') || undefined,
+    tone: 'warn',
+  }),
+  STALLED: (d) => ({
+    title: `Attempt ${d.attempt ?? '?'} stalled`,
+    detail: `${d.workerId ? `worker ${d.workerId}` : 'its worker'} stopped answering; handed to another`,
+    tone: 'bad',
+  }),
+  REQUEUED: (d) => ({ title: 'Requeued', detail: d.reason ?? undefined, tone: 'neutral' }),
+  SUCCEEDED: () => ({ title: 'Succeeded', tone: 'ok' }),
+  FAILED: (d) => ({ title: `Attempt ${d.attempt ?? '?'} failed`, detail: errorDetail(d.error), tone: 'bad' }),
+  CANCELLED: (d) => ({ title: 'Cancelled', detail: d.reason ?? undefined, tone: 'warn' }),
+  // The error was just shown on the failed attempt.
+  DEAD_LETTERED: () => ({ title: 'Dead-lettered', tone: 'bad' }),
 };
 
-/**
- * A task's state changes in time order, rebuilt from the task itself (creation, each attempt, the
- * end) so it is complete however long ago they happened; the `task` subscription keeps it current.
- */
-export function timeline(task: TaskDetail): TimelineEntry[] {
-  const entries: TimelineEntry[] = [{ at: task.createdAt, title: 'Submitted', tone: 'neutral' }];
-  if (task.runAt && task.runAt > task.createdAt) {
-    entries.push({ at: task.createdAt, title: `Scheduled to run at ${task.runAt}`, tone: 'neutral' });
-  }
-  for (const attempt of task.attempts) {
-    if (attempt.startedAt) {
-      entries.push({
-        at: attempt.startedAt,
-        title: `Attempt ${attempt.attempt} started`,
-        detail: attempt.workerId ? `on ${attempt.workerId}` : undefined,
-        tone: 'info',
-      });
-    }
-    if (attempt.finishedAt && (attempt.error || attempt.stalled)) {
-      entries.push({
-        at: attempt.finishedAt,
-        title: attempt.stalled ? `Attempt ${attempt.attempt} stalled` : `Attempt ${attempt.attempt} failed`,
-        detail: attempt.error
-          ? `${attempt.error.code}: ${attempt.error.message}`
-          : 'its worker stopped answering',
-        tone: 'bad',
-      });
-    }
-  }
-  const final = FINAL[task.status];
-  if (final && task.finishedAt) entries.push({ at: task.finishedAt, ...final });
-  return entries.toSorted((a, b) => a.at.localeCompare(b.at));
+/** One timeline entry for a task event, with the detail its data carries (errors, worker ids). */
+export function timelineEntry(event: TaskEvent): TimelineEntry {
+  const data = (event.data ?? {}) as EventData;
+  return { key: event.cursor, at: event.at, ...ENTRIES[event.kind](data, event.at) };
 }
 
 /** Statuses a task can still be cancelled from. */

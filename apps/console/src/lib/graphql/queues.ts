@@ -39,6 +39,12 @@ export const QueueStatsSubscription = graphql(`
       name
       at
       paused
+      concurrency
+      globalConcurrency
+      rateLimit {
+        max
+        durationMs
+      }
       throughputPerMinute
       failureRate
       avgDurationMs

@@ -20,30 +20,60 @@ export const TaskSummaryFields = graphql(`
   }
 `);
 
+/** What an event row, a timeline entry and a resume cursor need; `data` depends on `kind`. */
+export const TaskEventFields = graphql(`
+  fragment TaskEventFields on TaskEvent @_unmask {
+    cursor
+    kind
+    taskId
+    queue
+    type
+    status
+    at
+    data
+    labels {
+      key
+      value
+    }
+  }
+`);
+
+/**
+ * The task stream and a task's timeline. No `task` here: the API would load every event's task,
+ * a store read per event that a burst of a thousand events a second cannot afford.
+ */
 export const TaskEventsSubscription = graphql(
   `
-    subscription TaskEvents($filter: TaskFilter, $kinds: [TaskEventKind!], $after: String) {
-      taskEvents(filter: $filter, kinds: $kinds, after: $after) {
-        cursor
-        kind
-        taskId
-        queue
-        type
-        status
-        at
-        data
-        labels {
-          key
-          value
-        }
+    subscription TaskEvents($filter: TaskFilter, $kinds: [TaskEventKind!], $taskIds: [ID!], $after: String) {
+      taskEvents(filter: $filter, kinds: $kinds, taskIds: $taskIds, after: $after) {
+        ...TaskEventFields
+      }
+    }
+  `,
+  [TaskEventFields],
+);
+
+/** Dead-letter events, with their task as it is now (few events, each shown with its task). */
+export const DeadLetterEventsSubscription = graphql(
+  `
+    subscription DeadLetterEvents($filter: TaskFilter, $kinds: [TaskEventKind!]) {
+      taskEvents(filter: $filter, kinds: $kinds) {
+        ...TaskEventFields
         task {
           ...TaskSummary
         }
       }
     }
   `,
-  [TaskSummaryFields],
+  [TaskEventFields, TaskSummaryFields],
 );
+
+/** The newest event cursor: subscribe after it to miss nothing from the moment it was read. */
+export const EventCursorQuery = graphql(`
+  query EventCursor {
+    eventCursor
+  }
+`);
 
 export const TasksQuery = graphql(
   `
@@ -124,17 +154,6 @@ export const TaskDetailFields = graphql(`
 export const TaskSubscription = graphql(
   `
     subscription Task($id: ID!) {
-      task(id: $id) {
-        ...TaskDetail
-      }
-    }
-  `,
-  [TaskDetailFields],
-);
-
-export const TaskQuery = graphql(
-  `
-    query TaskById($id: ID!) {
       task(id: $id) {
         ...TaskDetail
       }

@@ -1,4 +1,5 @@
 import { type Api, reloadOnReconnect } from '$lib/graphql/client.svelte';
+import { errorText } from '$lib/graphql/errors';
 import type { ResultOf } from '$lib/graphql/graphql';
 import { QueueStatsSubscription, QueuesQuery } from '$lib/graphql/queues';
 
@@ -14,9 +15,9 @@ export interface QueueTrend {
 }
 
 /**
- * Every queue with its settings (from `queues`) and its counts and rates as `queueStats` pushes
- * them, plus the recent history of those rates for sparklines. Construct while a component
- * initialises; it stops with the component.
+ * Every queue with its settings and counts (from `queues`, then as `queueStats` pushes them, so a
+ * change another operator makes shows without a reload), its rates, and the recent history of
+ * those rates for sparklines. Construct while a component initialises; it stops with the component.
  */
 export class LiveQueues {
   list = $state.raw<Queue[]>([]);
@@ -38,27 +39,15 @@ export class LiveQueues {
       api.live(QueueStatsSubscription, () => ({}), {
         next: ({ queueStats }) => this.#push(queueStats),
         error: (errors) => {
-          this.error = errors.map((e) => e.message).join('; ');
+          this.error = errorText(errors);
         },
       }),
     );
   }
 
-  /** Replaces one queue's settings, e.g. with a mutation's answer. */
+  /** Replaces one queue's settings with a mutation's answer: until the next push, it is the freshest. */
   replace(queue: Queue): void {
     this.list = this.list.map((q) => (q.name === queue.name ? queue : q));
-    const pushed = this.stats[queue.name];
-    // Until the next push, the answer is fresher than the last one.
-    if (pushed) this.stats = { ...this.stats, [queue.name]: { ...pushed, paused: queue.paused } };
-  }
-
-  /** The freshest counts: the last push, else the snapshot. */
-  counts(queue: Queue): Queue['counts'] {
-    return this.stats[queue.name]?.counts ?? queue.counts;
-  }
-
-  paused(queue: Queue): boolean {
-    return this.stats[queue.name]?.paused ?? queue.paused;
   }
 
   #push(pushed: readonly QueueStats[]): void {
@@ -74,5 +63,12 @@ export class LiveQueues {
     }
     this.stats = stats;
     this.trends = trends;
+    const fresh = new Map(pushed.map((entry) => [entry.name, entry]));
+    this.list = this.list.map((queue) => {
+      const push = fresh.get(queue.name);
+      if (!push) return queue;
+      const { paused, concurrency, globalConcurrency, rateLimit, counts } = push;
+      return { ...queue, paused, concurrency, globalConcurrency, rateLimit, counts };
+    });
   }
 }

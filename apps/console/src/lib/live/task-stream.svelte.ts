@@ -1,26 +1,11 @@
 import type { Api } from '$lib/graphql/client.svelte';
 import type { ResultOf, VariablesOf } from '$lib/graphql/graphql';
-import { TaskEventsSubscription, TasksQuery } from '$lib/graphql/tasks';
+import { TasksQuery } from '$lib/graphql/tasks';
+import { followEvents, type TaskEvent, type TaskEventKind } from './event-feed';
 
+export { STATE_CHANGES, type TaskEventKind } from './event-feed';
 export type TaskFilter = NonNullable<VariablesOf<typeof TasksQuery>['filter']>;
-type TaskEvent = ResultOf<typeof TaskEventsSubscription>['taskEvents'];
 type TaskSummary = ResultOf<typeof TasksQuery>['tasks']['nodes'][number];
-export type TaskEventKind = TaskEvent['kind'];
-
-/** Events that change a task's status: what the stream shows unless logs and progress are asked for. */
-export const STATE_CHANGES: TaskEventKind[] = [
-  'SUBMITTED',
-  'BLOCKED',
-  'READY',
-  'STARTED',
-  'SUCCEEDED',
-  'FAILED',
-  'RETRYING',
-  'STALLED',
-  'CANCELLED',
-  'DEAD_LETTERED',
-  'REQUEUED',
-];
 
 /** One line of the task stream: an event as it happened, or (from history) a task as it is now. */
 export interface StreamRow {
@@ -38,16 +23,12 @@ export interface StreamRow {
   message: string | null;
 }
 
-/** Rows kept in memory; older ones are still reachable through history. */
-const MAX_ROWS = 5_000;
-const HISTORY_PAGE = 50;
-const CURSOR_EXPIRED = 'CURSOR_EXPIRED';
 /**
- * The stream starts from a cursor made of the browser's clock (cursors are `<ms>-<seq>`) rather
- * than "live from whenever the API registers the subscription", so nothing that happens while the
- * page subscribes is lost. It reaches this far back to allow for a browser clock ahead of the API's.
+ * Rows kept in memory; older ones are still reachable through history. At a thousand events a
+ * second this is ten seconds of a burst, and the list only ever renders the rows in view.
  */
-const CLOCK_SKEW_MS = 1_000;
+const MAX_ROWS = 10_000;
+const HISTORY_PAGE = 50;
 
 // Row keys are local, not cursors: should the API ever send an event twice, it shows twice.
 let rowSequence = 0;
@@ -84,8 +65,9 @@ function historyRow(task: TaskSummary): StreamRow {
 /**
  * The live task stream behind the Tasks page. Events arrive over the `taskEvents` subscription and
  * are applied once per animation frame, however fast they come; while paused they are buffered and
- * applied on resume. After the socket drops, the subscription resumes after the last cursor seen,
- * so nothing is missed or shown twice. History pages come from `tasks(filter, first, after)`.
+ * applied on resume. It starts after the API's newest cursor, read before subscribing (not the
+ * browser's clock, which may be off), and after the socket drops it resumes after the last cursor
+ * seen, so nothing is missed or shown twice. History pages come from `tasks(filter, first, after)`.
  */
 export class TaskStream {
   /** Live events, newest first. */
@@ -93,6 +75,8 @@ export class TaskStream {
   /** Older tasks paged in from history, newest first. */
   history = $state.raw<StreamRow[]>([]);
   paused = $state(false);
+  /** The stream has its start cursor: every event from then on will show. */
+  following = $state(false);
   /** Events waiting while paused. */
   buffered = $state(0);
   /** Events received since the stream started. */
@@ -105,12 +89,10 @@ export class TaskStream {
   readonly #api: Api;
   readonly #filter: TaskFilter;
   readonly #kinds: TaskEventKind[] | undefined;
-  #cursor: string | null = null;
-  #since = Date.now() - CLOCK_SKEW_MS;
   #historyCursor: string | null = null;
   #pending: StreamRow[] = [];
   #frame = 0;
-  #unsubscribe: (() => void) | null = null;
+  #unfollow: (() => void) | null = null;
   #stopped = false;
 
   /** `kinds`: which events to show; all when omitted. */
@@ -122,14 +104,33 @@ export class TaskStream {
 
   /** Opens the subscription and loads the first history page; returns `stop`. */
   start(): () => void {
-    this.#subscribe();
+    const { status, type, queue, labels } = this.#filter;
+    this.#unfollow = followEvents(this.#api, {
+      select: { filter: { status, type, queue, labels }, kinds: this.#kinds },
+      start: 'now',
+      // Replaying everything kept could be a hundred thousand events: carry on from now instead.
+      afterExpiry: 'now',
+      following: () => {
+        this.following = true;
+      },
+      next: (event) => {
+        this.#pending.push(eventRow(event));
+        this.#schedule();
+      },
+      expired: () => {
+        this.error = 'The connection was down longer than the API keeps events; some events were missed.';
+      },
+      problem: (message) => {
+        this.error = message;
+      },
+    });
     void this.loadOlder();
     return () => this.stop();
   }
 
   stop(): void {
     this.#stopped = true;
-    this.#unsubscribe?.();
+    this.#unfollow?.();
     cancelAnimationFrame(this.#frame);
   }
 
@@ -159,37 +160,6 @@ export class TaskStream {
     this.#historyCursor = pageInfo.endCursor ?? null;
     this.hasOlder = pageInfo.hasNextPage;
     this.totalCount = totalCount;
-  }
-
-  #subscribe(): void {
-    this.#unsubscribe = this.#api.live(TaskEventsSubscription, () => this.#variables(), {
-      next: ({ taskEvents }) => {
-        this.#cursor = taskEvents.cursor;
-        this.#pending.push(eventRow(taskEvents));
-        this.#schedule();
-      },
-      error: (errors) => {
-        if (errors.some((error) => error.extensions?.code === CURSOR_EXPIRED)) {
-          // The API no longer keeps events that old: carry on live and say some were missed.
-          this.#cursor = null;
-          this.#since = Date.now() - CLOCK_SKEW_MS;
-          this.error = 'The connection was down longer than the API keeps events; some events were missed.';
-          if (!this.#stopped) this.#subscribe();
-          return;
-        }
-        this.error = errors.map((error) => error.message).join('; ');
-      },
-    });
-  }
-
-  /** Variables for each (re)subscription: everything after the last event seen, or since the start. */
-  #variables(): VariablesOf<typeof TaskEventsSubscription> {
-    const { status, type, queue, labels } = this.#filter;
-    return {
-      filter: { status, type, queue, labels },
-      kinds: this.#kinds,
-      after: this.#cursor ?? `${this.#since}-0`,
-    };
   }
 
   #schedule(): void {
