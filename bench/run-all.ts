@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = ['submit', 'worker', 'events', 'fanout', 'redis-cost'];
+const BENCHES = ['submit', 'worker', 'events', 'fanout', 'redis-cost', 'list'];
 /** Far above any bench's run time here; a bench that hangs is killed, not waited on forever. */
 const TIMEOUT_MS = 180_000;
 

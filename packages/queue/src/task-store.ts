@@ -35,6 +35,19 @@ function decodeCursor(cursor: string): { score: number; id: string } | null {
   return at > 0 && Number.isFinite(score) ? { score, id: text.slice(at + 1) } : null;
 }
 
+/** Does the filter name at most one index (and a time range), so the index alone answers it? */
+function oneIndexAnswers(filter: TaskFilter): boolean {
+  if (filter.errorText) return false;
+  if (![filter.status, filter.type, filter.queue].every((f) => !f || f.length <= 1)) return false;
+  const named = [
+    filter.status?.length,
+    filter.type?.length,
+    filter.queue?.length,
+    Object.keys(filter.labels ?? {}).length,
+  ];
+  return named.filter((n) => n).length <= 1;
+}
+
 export function matchesFilter(task: Task, filter: TaskFilter): boolean {
   if (filter.status?.length && !filter.status.includes(task.status)) return false;
   if (filter.type?.length && !filter.type.includes(task.type)) return false;
@@ -120,6 +133,8 @@ export class TaskStore {
     let lastId = '';
     let offset = 0;
     let exhausted = false;
+    // When the index alone answers the filter every record read is returned: read just a page.
+    const batch = oneIndexAnswers(filter) ? first : BATCH;
     while (tasks.length < first && scanned < maxScan) {
       const reply = await this.redis.zrange(
         index,
@@ -129,7 +144,7 @@ export class TaskStore {
         'REV',
         'LIMIT',
         offset,
-        BATCH,
+        batch,
         'WITHSCORES',
       );
       if (reply.length === 0) {
@@ -158,7 +173,7 @@ export class TaskStore {
         const task = records[i];
         if (task && matchesFilter(task, filter)) tasks.push(task);
       }
-      if (reply.length / 2 < BATCH && tasks.length < first) {
+      if (reply.length / 2 < batch && tasks.length < first) {
         exhausted = true;
         break;
       }
@@ -170,18 +185,7 @@ export class TaskStore {
 
   /** How many tasks match; exact for filters one index answers, otherwise counted by a bounded walk. */
   async count(filter: TaskFilter): Promise<number> {
-    const simple =
-      !filter.errorText &&
-      [filter.status, filter.type, filter.queue].every((f) => !f || f.length <= 1) &&
-      [
-        filter.status?.length,
-        filter.type?.length,
-        filter.queue?.length,
-        Object.keys(filter.labels ?? {}).length,
-      ]
-        .map((n) => (n ? 1 : 0))
-        .reduce<number>((a, b) => a + b, 0) <= 1;
-    if (simple) {
+    if (oneIndexAnswers(filter)) {
       const index = await this.drivingIndex(filter);
       return await this.redis.zcount(
         index,
