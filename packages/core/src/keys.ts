@@ -75,9 +75,9 @@ export class Keys {
   projectorCheckpoint(queue: string): string {
     return `${this.prefix}:projector:${queue}:checkpoint`;
   }
-  /** String with TTL: which process runs a queue's projector. */
-  projectorLease(queue: string): string {
-    return `${this.prefix}:projector:${queue}:lease`;
+  /** String with TTL: which process applies BullMQ's events (the projector leader). */
+  get projectorLease(): string {
+    return `${this.prefix}:projector:lease`;
   }
 
   /** Hash: a queue's run-time settings (concurrency, rate limit) shared by every worker. */

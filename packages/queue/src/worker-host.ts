@@ -110,7 +110,8 @@ export class WorkerHost {
     this.projector = new Projector(
       engine,
       createRedis({ url: this.options.redisUrl, role: 'worker', name: `${this.id}:projector` }),
-      this.queues,
+      // Every queue, not only those this process consumes: whichever process leads projects all.
+      engine.queueNames(),
       logger,
     );
     this.projector.start();

@@ -1,0 +1,73 @@
+import { createLogger, createRedis } from '@taskplane/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Projector } from './projector';
+import { createHarness, type Harness, REDIS_URL } from './testing/harness';
+
+let h: Harness;
+const projectors: Projector[] = [];
+afterEach(async () => {
+  await Promise.all(projectors.splice(0).map((p) => p.stop()));
+  await h?.close();
+});
+
+function projector(): Projector {
+  const p = new Projector(
+    h.engine,
+    createRedis({ url: REDIS_URL, role: 'worker' }),
+    ['work'],
+    createLogger('test', 'silent'),
+    {
+      leaseMs: 600,
+      retryMs: 50,
+    },
+  );
+  projectors.push(p);
+  p.start();
+  return p;
+}
+
+/** A job added with BullMQ alone: only a projector can turn it into a task record. */
+async function addBare(tag: string): Promise<string> {
+  const id = `t-bare-${tag}-${Date.now()}`;
+  const data = {
+    params: { tag },
+    labels: {},
+    priority: 5,
+    order: 'fifo',
+    maxAttempts: 1,
+    timeoutMs: 1000,
+    backoff: { baseDelayMs: 1, maxDelayMs: 1, jitter: 0 },
+  };
+  await h.engine.queue('work').add('work', data, { jobId: id, delay: 60_000 });
+  return id;
+}
+
+describe('projector leadership', () => {
+  it('lets one process apply events, and another take over when it stops', async () => {
+    h = await createHarness();
+    const [a, b] = [projector(), projector()];
+    await expect.poll(() => a.isLeader || b.isLeader).toBe(true);
+    expect(a.isLeader && b.isLeader).toBe(false);
+    const first = await addBare('one');
+    await expect.poll(() => h.engine.store.get(first).then((t) => t?.status)).toBe('delayed');
+
+    const [leader, follower] = a.isLeader ? [a, b] : [b, a];
+    await leader.stop();
+    await expect.poll(() => follower.isLeader, { timeout: 3000 }).toBe(true);
+    const second = await addBare('two');
+    await expect.poll(() => h.engine.store.get(second).then((t) => t?.status)).toBe('delayed');
+  });
+
+  it('replaces a leader that died without letting go, once its lease runs out', async () => {
+    h = await createHarness();
+    const a = projector();
+    await expect.poll(() => a.isLeader).toBe(true);
+    // A leader that vanished: its lease stays in Redis until it expires.
+    await h.redis.set(h.keys.projectorLease, 'someone-dead', 'PX', 800);
+    await expect.poll(() => a.isLeader, { timeout: 3000 }).toBe(false);
+    const b = projector();
+    const id = await addBare('three');
+    await expect.poll(() => a.isLeader || b.isLeader, { timeout: 3000 }).toBe(true);
+    await expect.poll(() => h.engine.store.get(id).then((t) => t?.status), { timeout: 3000 }).toBe('delayed');
+  });
+});
