@@ -23,6 +23,8 @@ export interface LogLine {
 }
 
 const BATCH = 200;
+/** Intersect index conditions in Redis when the smallest index holds at most this many tasks. */
+const INTERSECT_MAX = 20_000;
 
 function encodeCursor(score: number, id: string): string {
   return Buffer.from(`${score}:${id}`).toString('base64url');
@@ -100,42 +102,61 @@ export class TaskStore {
     return lines.map((l) => JSON.parse(l) as LogLine);
   }
 
-  /** The index to walk: the smallest one that every matching task is in. */
-  private async drivingIndex(filter: TaskFilter): Promise<string> {
-    const candidates: string[] = [];
+  /** The single-valued index conditions of a filter: every matching task is in each of these. */
+  private indexesOf(filter: TaskFilter): string[] {
+    const indexes: string[] = [];
     for (const [key, value] of Object.entries(filter.labels ?? {}))
-      candidates.push(this.keys.indexLabel(key, value));
-    if (filter.type?.length === 1) candidates.push(this.keys.indexType(filter.type[0]!));
-    if (filter.queue?.length === 1) candidates.push(this.keys.indexQueue(filter.queue[0]!));
-    if (filter.status?.length === 1) candidates.push(this.keys.indexStatus(filter.status[0]!));
-    if (candidates.length === 0) return this.keys.indexAll;
-    if (candidates.length === 1) return candidates[0]!;
+      indexes.push(this.keys.indexLabel(key, value));
+    if (filter.type?.length === 1) indexes.push(this.keys.indexType(filter.type[0]!));
+    if (filter.queue?.length === 1) indexes.push(this.keys.indexQueue(filter.queue[0]!));
+    if (filter.status?.length === 1) indexes.push(this.keys.indexStatus(filter.status[0]!));
+    return indexes;
+  }
+
+  /** The index to walk (the smallest that every matching task is in), and its size. */
+  private async drivingIndex(filter: TaskFilter): Promise<{ index: string; size: number; all: string[] }> {
+    const all = this.indexesOf(filter);
+    if (all.length === 0) return { index: this.keys.indexAll, size: Number.POSITIVE_INFINITY, all };
+    if (all.length === 1) return { index: all[0]!, size: Number.POSITIVE_INFINITY, all };
     const pipeline = this.redis.pipeline();
-    for (const key of candidates) pipeline.zcard(key);
+    for (const key of all) pipeline.zcard(key);
     const sizes = ((await pipeline.exec()) ?? []).map(([, n]) => Number(n));
     let best = 0;
     for (let i = 1; i < sizes.length; i++) if (sizes[i]! < sizes[best]!) best = i;
-    return candidates[best]!;
+    return { index: all[best]!, size: sizes[best]!, all };
   }
 
-  /** Tasks matching `filter`, newest first, `first` at a time. */
-  async list(filter: TaskFilter, options: ListOptions = {}): Promise<TaskPage> {
-    const first = Math.min(Math.max(options.first ?? 50, 1), 500);
-    const maxScan = options.maxScan ?? 20_000;
-    const index = await this.drivingIndex(filter);
-    const cursor = options.after ? decodeCursor(options.after) : null;
-    let max: number | string = cursor ? cursor.score : (filter.createdBefore ?? '+inf');
-    if (!cursor && filter.createdBefore !== undefined) max = `(${filter.createdBefore}`;
-    const min = filter.createdAfter ?? '-inf';
-    const tasks: Task[] = [];
-    let scanned = 0;
-    let lastScore = 0;
-    let lastId = '';
+  /**
+   * Candidates newest first, a batch at a time, from `(max, min)` by score. Several index
+   * conditions whose smallest index is small are intersected in Redis (one ZINTER); otherwise the
+   * smallest index is walked and the records checked.
+   */
+  private async *candidates(filter: TaskFilter, max: number | string, min: number | string, batch: number) {
+    const { index, size, all } = await this.drivingIndex(filter);
+    if (all.length > 1 && size <= INTERSECT_MAX) {
+      const reply = await this.redis.zinter(all.length, ...all, 'AGGREGATE', 'MIN', 'WITHSCORES');
+      const hi =
+        typeof max === 'number'
+          ? max
+          : max === '+inf'
+            ? Number.POSITIVE_INFINITY
+            : Number(String(max).slice(1));
+      const hiOpen = typeof max === 'string' && max.startsWith('(');
+      const lo = typeof min === 'number' ? min : Number.NEGATIVE_INFINITY;
+      const found: [string, number][] = [];
+      for (let i = 0; i < reply.length; i += 2) {
+        const score = Number(reply[i + 1]);
+        if (score > hi || (hiOpen && score === hi) || score < lo) continue;
+        found.push([reply[i]!, score]);
+      }
+      // The order a REV walk of one index gives: by score, then by member, both descending.
+      found.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0));
+      for (let i = 0; i < found.length; i += batch)
+        yield { entries: found.slice(i, i + batch), last: i + batch >= found.length };
+      return;
+    }
     let offset = 0;
-    let exhausted = false;
-    // When the index alone answers the filter every record read is returned: read just a page.
-    const batch = oneIndexAnswers(filter) ? first : BATCH;
-    while (tasks.length < first && scanned < maxScan) {
+    for (;;) {
       const reply = await this.redis.zrange(
         index,
         max,
@@ -147,46 +168,57 @@ export class TaskStore {
         batch,
         'WITHSCORES',
       );
-      if (reply.length === 0) {
-        exhausted = true;
-        break;
-      }
       offset += reply.length / 2;
-      const ids: string[] = [];
-      const scores: number[] = [];
-      for (let i = 0; i < reply.length; i += 2) {
-        const id = reply[i]!;
-        const score = Number(reply[i + 1]);
-        // Within one score REV order is descending by member; skip what the cursor already returned.
-        // The walk starts at the cursor's score; ties there that sort at or above the cursor's id
-        // (REV order is descending by member) were on earlier pages. Many tasks share a
-        // millisecond, so such ties can span more than one batch.
-        if (cursor && score === cursor.score && id >= cursor.id) continue;
-        ids.push(id);
-        scores.push(score);
-      }
-      const records = await this.getMany(ids);
-      for (let i = 0; i < ids.length && tasks.length < first; i++) {
+      const entries: [string, number][] = [];
+      for (let i = 0; i < reply.length; i += 2) entries.push([reply[i]!, Number(reply[i + 1])]);
+      yield { entries, last: entries.length < batch };
+      if (entries.length < batch) return;
+    }
+  }
+
+  /** Tasks matching `filter`, newest first, `first` at a time. */
+  async list(filter: TaskFilter, options: ListOptions = {}): Promise<TaskPage> {
+    const first = Math.min(Math.max(options.first ?? 50, 1), 500);
+    const maxScan = options.maxScan ?? 20_000;
+    const cursor = options.after ? decodeCursor(options.after) : null;
+    let max: number | string = cursor ? cursor.score : (filter.createdBefore ?? '+inf');
+    if (!cursor && filter.createdBefore !== undefined) max = `(${filter.createdBefore}`;
+    const min = filter.createdAfter ?? '-inf';
+    const tasks: Task[] = [];
+    let scanned = 0;
+    let lastScore = 0;
+    let lastId = '';
+    let exhausted = false;
+    // When the index alone answers the filter every record read is returned: read just a page.
+    const batch = oneIndexAnswers(filter) ? first : BATCH;
+    for await (const { entries, last } of this.candidates(filter, max, min, batch)) {
+      // The walk starts at the cursor's score; ties there that sort at or above the cursor's id
+      // (descending by member) were on earlier pages. Many tasks share a millisecond, so such ties
+      // can span more than one batch.
+      const fresh = cursor
+        ? entries.filter(([id, score]) => !(score === cursor.score && id >= cursor.id))
+        : entries;
+      const records = await this.getMany(fresh.map(([id]) => id));
+      for (let i = 0; i < fresh.length && tasks.length < first; i++) {
         scanned++;
-        lastScore = scores[i]!;
-        lastId = ids[i]!;
+        [lastId, lastScore] = fresh[i]!;
         const task = records[i];
         if (task && matchesFilter(task, filter)) tasks.push(task);
       }
-      if (reply.length / 2 < batch && tasks.length < first) {
+      if (tasks.length >= first || scanned >= maxScan) break;
+      if (last) {
         exhausted = true;
         break;
       }
     }
-    const nextCursor =
-      exhausted && tasks.length < first ? null : lastId ? encodeCursor(lastScore, lastId) : null;
+    const nextCursor = exhausted || !lastId ? null : encodeCursor(lastScore, lastId);
     return { tasks, nextCursor, scanned };
   }
 
   /** How many tasks match; exact for filters one index answers, otherwise counted by a bounded walk. */
   async count(filter: TaskFilter): Promise<number> {
     if (oneIndexAnswers(filter)) {
-      const index = await this.drivingIndex(filter);
+      const { index } = await this.drivingIndex(filter);
       return await this.redis.zcount(
         index,
         filter.createdAfter ?? '-inf',
