@@ -1,6 +1,7 @@
 import type { Task } from '@taskplane/core';
 import { builder } from '../builder';
 import { BulkKind } from '../bulk-operations';
+import type { Context } from '../context';
 import { BulkResultRef, bulkResult } from './bulk-operation';
 import { AUTH_ERRORS } from './errors';
 import { AttemptErrorRef, TaskRef } from './task/types';
@@ -52,49 +53,50 @@ builder.queryField('deadLetters', (t) =>
   }),
 );
 
-builder.mutationField('requeueDeadLetters', (t) =>
-  t.field({
-    type: BulkResultRef,
-    authScopes: { operator: true },
-    errors: { types: AUTH_ERRORS, directResult: true },
-    description: 'Run matching dead letters again (dryRun: count and sample only)',
-    args: {
-      filter: t.arg({ type: TaskFilterInput, required: false }),
-      dryRun: t.arg.boolean({ defaultValue: false }),
-    },
-    resolve: (_root, args, ctx) => {
-      const filter = { ...toTaskFilter(args.filter), status: ['dead_lettered' as const] };
-      return bulkResult(
-        args.dryRun,
-        () => ctx.bulk.preview(filter),
-        () =>
-          ctx.bulk.run(BulkKind.RequeueDeadLetters, filter, async (task) => {
-            await ctx.engine.retry(task.id);
-          }),
-      );
-    },
-  }),
+/** A bulk mutation over dead letters: the filter is narrowed to dead-lettered tasks, whatever it says. */
+function deadLetterMutation(
+  name: string,
+  description: string,
+  kind: BulkKind,
+  action: (ctx: Context, task: Task) => Promise<unknown>,
+): void {
+  builder.mutationField(name, (t) =>
+    t.field({
+      type: BulkResultRef,
+      authScopes: { operator: true },
+      errors: { types: AUTH_ERRORS, directResult: true },
+      description,
+      args: {
+        filter: t.arg({ type: TaskFilterInput, required: false }),
+        dryRun: t.arg.boolean({ defaultValue: false }),
+      },
+      resolve: (_root, args, ctx) => {
+        const filter = { ...toTaskFilter(args.filter), status: ['dead_lettered' as const] };
+        return bulkResult(
+          args.dryRun,
+          () => ctx.bulk.preview(filter),
+          () =>
+            ctx.bulk.run(kind, filter, async (task) => {
+              await action(ctx, task);
+            }),
+        );
+      },
+    }),
+  );
+}
+
+deadLetterMutation(
+  'requeueDeadLetters',
+  'Run matching dead letters again (dryRun: count and sample only)',
+  BulkKind.RequeueDeadLetters,
+  (ctx, task) => ctx.engine.retry(task.id),
 );
 
-builder.mutationField('purgeDeadLetters', (t) =>
-  t.field({
-    type: BulkResultRef,
-    authScopes: { operator: true },
-    errors: { types: AUTH_ERRORS, directResult: true },
-    description: 'Delete matching dead letters for good (dryRun: count and sample only)',
-    args: {
-      filter: t.arg({ type: TaskFilterInput, required: false }),
-      dryRun: t.arg.boolean({ defaultValue: false }),
-    },
-    resolve: (_root, args, ctx) => {
-      const filter = { ...toTaskFilter(args.filter), status: ['dead_lettered' as const] };
-      return bulkResult(
-        args.dryRun,
-        () => ctx.bulk.preview(filter),
-        () => ctx.bulk.run(BulkKind.PurgeDeadLetters, filter, (task) => ctx.engine.deleteTasks([task])),
-      );
-    },
-  }),
+deadLetterMutation(
+  'purgeDeadLetters',
+  'Delete matching dead letters for good (dryRun: count and sample only)',
+  BulkKind.PurgeDeadLetters,
+  (ctx, task) => ctx.engine.deleteTasks([task]),
 );
 
 builder.mutationField('cancelTasks', (t) =>
