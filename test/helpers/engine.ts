@@ -64,10 +64,11 @@ export interface TestEngine {
 export function testEngine(
   prefix: string,
   overrides: Record<string, unknown> = TEST_TYPES_CONFIG,
+  redisUrl = sharedRedisUrl(),
 ): TestEngine {
   const config = loadConfig({ overrides: { ...overrides, redis: { prefix } } });
   const keys = new Keys(prefix);
-  const redis = createRedis({ url: sharedRedisUrl(), role: 'worker' });
+  const redis = createRedis({ url: redisUrl, role: 'worker' });
   const engine = new TaskEngine({
     config,
     registry: createRegistry(config),

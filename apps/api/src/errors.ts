@@ -1,4 +1,4 @@
-import { isTaskplaneError, type Logger, ValidationError } from '@taskplane/core';
+import { isRedisUnavailable, isTaskplaneError, type Logger, ValidationError } from '@taskplane/core';
 import { GraphQLError } from 'graphql';
 
 const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, RATE_LIMITED: 429 };
@@ -23,6 +23,12 @@ export function createMaskError(logger: Logger) {
           ...(HTTP_STATUS[cause.code] ? { http: { status: HTTP_STATUS[cause.code] } } : {}),
           ...(cause instanceof ValidationError ? { fields: cause.fields } : {}),
         },
+      });
+    }
+    if (isRedisUnavailable(cause)) {
+      return new GraphQLError('Redis is not reachable right now; try again shortly', {
+        path: error instanceof GraphQLError ? error.path : undefined,
+        extensions: { code: 'UNAVAILABLE', retryable: true, http: { status: 503 } },
       });
     }
     if (error instanceof GraphQLError && !original) return error;

@@ -22,6 +22,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   FORBIDDEN: 403,
   UNAUTHENTICATED: 401,
   RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
 };
 
 interface GraphQLResponse {

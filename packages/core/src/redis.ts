@@ -104,6 +104,20 @@ export async function waitReady(redis: Redis, timeoutMs = 5000): Promise<void> {
   });
 }
 
+/**
+ * Is this ioredis's way of saying Redis is not reachable right now (a producer connection fails
+ * fast while it reconnects)? Such failures are answered as UNAVAILABLE, retryable, not as bugs.
+ */
+export function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|LOADING Redis is loading/.test(
+      error.message,
+    )
+  );
+}
+
 /** A Redis URL without its password, for messages and logs. */
 export function redactUrl(url: string): string {
   try {
