@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import {
   checkRedisServer,
   createRedis,
+  DEFAULT_REDIS_URL,
   freePort,
   loadConfig,
   redactUrl,
@@ -31,7 +32,6 @@ import { buildConsole, CONSOLE_DIR, CONSOLE_ENTRY, consoleBuildIsStale } from '.
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LAUNCHER_VARS = ['TASKPLANE_DATA_DIR', 'TASKPLANE_DEFAULT_REDIS_URL'] as const;
-const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 /** Longest wait for the API and console to answer after they start. */
 const READY_TIMEOUT_MS = 60_000;
 /** Added to `workers.shutdown_timeout` before a child that ignores SIGTERM is killed. */

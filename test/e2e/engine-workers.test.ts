@@ -158,7 +158,6 @@ describe('worker processes', () => {
     const max = 3;
     const durationMs = 1000;
     await t.engine.updateQueueSettings('bulk', { rateLimit: { max, durationMs } });
-    await t.engine.queue('bulk').setGlobalRateLimit(max, durationMs);
     await worker();
     const outcomes = await t.engine.submitMany(
       Array.from({ length: 10 }, (_, n) => ({ type: 'noop', params: { n } })),
@@ -178,7 +177,6 @@ describe('worker processes', () => {
       expect(starts[k * max]! - starts[0]!).toBeGreaterThanOrEqual(k * durationMs - 5);
     }
     await t.engine.updateQueueSettings('bulk', { rateLimit: null });
-    await t.engine.queue('bulk').removeGlobalRateLimit();
   });
 });
 

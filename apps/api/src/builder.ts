@@ -21,6 +21,9 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   errors: { defaultTypes: [] },
   scopeAuth: {
+    // Subscriptions are authorized once, when they start, not per event: an unauthorized one is
+    // refused instead of left open.
+    authorizeOnSubscribe: true,
     authScopes: (ctx) => ({
       viewer: hasRole(ctx.role, 'viewer'),
       operator: hasRole(ctx.role, 'operator'),

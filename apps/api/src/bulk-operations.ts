@@ -66,17 +66,13 @@ export class BulkOperations {
     private readonly logger: Logger,
   ) {}
 
-  private get channel(): string {
-    return `${this.keys.prefix}:bulk:live`;
-  }
-
   async start(): Promise<void> {
     this.subscriber = createRedis({ url: this.redisUrl, role: 'subscriber', name: 'bulk' });
     this.subscriber.on('message', (_channel: string, text: string) => {
       const op = JSON.parse(text) as BulkOperation;
       this.broadcasts.get(op.id)?.publish(op);
     });
-    await this.subscriber.subscribe(this.channel);
+    await this.subscriber.subscribe(this.keys.bulkChannel);
   }
 
   async preview(filter: TaskFilter): Promise<BulkPreview> {
@@ -88,7 +84,7 @@ export class BulkOperations {
   }
 
   async get(id: string): Promise<BulkOperation | null> {
-    const text = await this.redis.get(this.engine.keys.bulkOperation(id));
+    const text = await this.redis.get(this.keys.bulkOperation(id));
     return text ? (JSON.parse(text) as BulkOperation) : null;
   }
 
@@ -96,8 +92,7 @@ export class BulkOperations {
   async cancel(id: string): Promise<BulkOperation> {
     const op = await this.get(id);
     if (!op) throw new NotFoundError(`no bulk operation with id ${id}`);
-    if (op.state === BulkState.Running)
-      await this.redis.set(`${this.engine.keys.bulkOperation(id)}:cancel`, '1', 'EX', 3600);
+    if (op.state === BulkState.Running) await this.redis.set(this.keys.bulkCancel(id), '1', 'EX', 3600);
     return op;
   }
 
@@ -105,8 +100,8 @@ export class BulkOperations {
     const text = JSON.stringify(op);
     await this.redis
       .multi()
-      .set(this.engine.keys.bulkOperation(op.id), text, 'EX', KEEP_SECONDS)
-      .publish(this.channel, text)
+      .set(this.keys.bulkOperation(op.id), text, 'EX', KEEP_SECONDS)
+      .publish(this.keys.bulkChannel, text)
       .exec();
   }
 
@@ -135,7 +130,7 @@ export class BulkOperations {
   }
 
   private async execute(op: BulkOperation, action: (task: Task) => Promise<void>): Promise<void> {
-    const cancelKey = `${this.engine.keys.bulkOperation(op.id)}:cancel`;
+    const cancelKey = this.keys.bulkCancel(op.id);
     try {
       // Collect ids first: acting on tasks moves them between indexes while we walk one.
       const tasks: Task[] = [];

@@ -53,7 +53,10 @@ export class LiveStats {
 
   async start(): Promise<void> {
     const feed = await this.hub.subscribe({
-      filter: { kinds: ['started', 'succeeded', 'retrying', 'failed', 'cancelled'] },
+      // Every kind that starts or ends an attempt, so no started attempt is remembered forever.
+      filter: {
+        kinds: ['started', 'succeeded', 'retrying', 'failed', 'cancelled', 'stalled', 'requeued', 'blocked'],
+      },
     });
     this.feed = feed;
     void (async () => {
@@ -81,6 +84,8 @@ export class LiveStats {
     }
     const startedAt = this.started.get(event.taskId);
     this.started.delete(event.taskId);
+    // Handed back, stalled or fanned out: the attempt ended without a result to count.
+    if (event.kind === 'stalled' || event.kind === 'requeued' || event.kind === 'blocked') return;
     if (startedAt !== undefined) {
       window.durationTotal += event.at - startedAt;
       window.durations++;

@@ -34,7 +34,6 @@ export async function startServices(
   const projector = new Projector(
     engine,
     createRedis({ url: redisUrl, role: 'worker', name: 'api-projector' }),
-    engine.queueNames(),
     logger,
   );
   projector.start();

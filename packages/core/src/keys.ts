@@ -12,51 +12,68 @@ export class Keys {
   }
   /** BullMQ's per-queue event stream: the write-ahead log the projector reads. */
   bullEvents(queue: string): string {
-    return `${this.bullPrefix}:${queue}:events`;
+    return `${this.bullQueue(queue)}:events`;
   }
-  bullJob(queue: string, id: string): string {
-    return `${this.bullPrefix}:${queue}:${id}`;
+  /** BullMQ's key prefix of one queue, as its `parent.queue` option and our scripts want it. */
+  bullQueue(queue: string): string {
+    return `${this.bullPrefix}:${queue}`;
+  }
+  /** What a job id is appended to for its BullMQ hash (scripts build job keys from it). */
+  bullJobPrefix(queue: string): string {
+    return `${this.bullQueue(queue)}:`;
   }
 
   /** Hash: the control plane's record of a task. */
   task(id: string): string {
-    return `${this.prefix}:task:${id}`;
+    return `${this.taskPrefix}${id}`;
   }
   /** List: a task's log lines. */
   taskLog(id: string): string {
     return `${this.prefix}:task:${id}:log`;
   }
-  /** Prefix the Lua scripts append ids and index names to. */
-  get base(): string {
-    return `${this.prefix}:`;
+  /** What the Lua scripts append a task id to for its record. */
+  get taskPrefix(): string {
+    return `${this.prefix}:task:`;
+  }
+  /** What the Lua scripts append index names (`all`, `status:<s>`, ...) to. */
+  get indexPrefix(): string {
+    return `${this.prefix}:idx:`;
   }
   /** Sorted set, score = created at: every task. */
   get indexAll(): string {
-    return `${this.prefix}:idx:all`;
+    return `${this.indexPrefix}all`;
   }
   indexStatus(status: string): string {
-    return `${this.prefix}:idx:status:${status}`;
+    return `${this.indexPrefix}status:${status}`;
   }
   indexType(type: string): string {
-    return `${this.prefix}:idx:type:${type}`;
+    return `${this.indexPrefix}type:${type}`;
   }
   indexQueue(queue: string): string {
-    return `${this.prefix}:idx:queue:${queue}`;
+    return `${this.indexPrefix}queue:${queue}`;
   }
   indexLabel(key: string, value: string): string {
-    return `${this.prefix}:idx:label:${key}=${value}`;
+    return `${this.indexPrefix}label:${key}=${value}`;
   }
   /** Sorted set, score = created at: the children of a task (fan-out). */
   indexParent(parentId: string): string {
-    return `${this.prefix}:idx:parent:${parentId}`;
+    return `${this.indexPrefix}parent:${parentId}`;
   }
   /** Sorted set, score = finished at: every finished task (retention trims from here). */
   get indexFinished(): string {
-    return `${this.prefix}:idx:finished`;
+    return `${this.indexPrefix}finished`;
   }
   /** String: idempotency key to task id. */
   idempotency(key: string): string {
-    return `${this.prefix}:idem:${key}`;
+    return `${this.idempotencyPrefix}${key}`;
+  }
+  /** What the Lua scripts append an idempotency key to. */
+  get idempotencyPrefix(): string {
+    return `${this.prefix}:idem:`;
+  }
+  /** Counter: the LIFO sequence of one queue and priority (see bull-priority.ts). */
+  lifoSequence(queue: string, priority: number): string {
+    return `${this.prefix}:lifo:${queue}:${priority}`;
   }
   /** Hash: product id to normalised product JSON. */
   get products(): string {
@@ -106,8 +123,16 @@ export class Keys {
   get tokens(): string {
     return `${this.prefix}:tokens`;
   }
-  /** Hash: bulk operation id to its JSON state. */
+  /** String: a bulk operation's JSON state. */
   bulkOperation(id: string): string {
     return `${this.prefix}:bulk:${id}`;
+  }
+  /** String with TTL: set to ask a running bulk operation to stop. */
+  bulkCancel(id: string): string {
+    return `${this.bulkOperation(id)}:cancel`;
+  }
+  /** Channel: bulk operation progress, for every API process. */
+  get bulkChannel(): string {
+    return `${this.prefix}:bulk:live`;
   }
 }

@@ -38,7 +38,8 @@ export const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = 
   delayed: ['pending', 'running', 'cancelled'],
   blocked: ['pending', 'cancelled', 'failed', 'dead_lettered'],
   // running -> pending: a stalled attempt handed back (worker died or shut down).
-  running: ['success', 'retrying', 'failed', 'cancelled', 'pending', 'dead_lettered'],
+  // running -> blocked: the handler fanned out and the task waits for its children.
+  running: ['success', 'retrying', 'failed', 'cancelled', 'pending', 'dead_lettered', 'blocked'],
   retrying: ['pending', 'running', 'cancelled'],
   success: [],
   // A failed task is dead-lettered, or retried by hand.

@@ -83,6 +83,15 @@ export const Task = z.object({
 });
 export type Task = z.infer<typeof Task>;
 
+/** The error of the newest attempt that failed, or null. */
+export function lastAttemptError(task: Pick<Task, 'attempts'>): AttemptError | null {
+  for (let i = task.attempts.length - 1; i >= 0; i--) {
+    const error = task.attempts[i]?.error;
+    if (error) return error;
+  }
+  return null;
+}
+
 /** What a caller asks for when submitting a task. Everything but `type` and `params` is optional. */
 export const TaskInput = z.strictObject({
   type: z.string().min(1),

@@ -88,12 +88,6 @@ export class EventHub {
     return this.connecting;
   }
 
-  get subscriberCount(): number {
-    let n = 0;
-    for (const group of this.groups.values()) n += group.subscribers.size;
-    return n;
-  }
-
   private dispatch(event: TaskEvent): void {
     for (const group of this.groups.values()) {
       if (!matchesEvent(event, group.filter)) continue;

@@ -1,6 +1,7 @@
 import { CursorExpiredError, createLogger, type TaskEvent } from '@taskplane/core';
 import { EventHub } from '@taskplane/events';
 import { afterEach, describe, expect, it } from 'vitest';
+import { recordArgs } from './scripts';
 import { createHarness, type Harness, REDIS_URL } from './testing/harness';
 
 let h: Harness;
@@ -86,10 +87,7 @@ describe('event subscriptions', () => {
       await h.engine.redis.tpAppendLog(
         h.keys.events,
         h.keys.taskLog(task.id),
-        `${h.prefix}:task:`,
-        `${h.prefix}:idx:`,
-        h.keys.eventsChannel,
-        1000,
+        ...recordArgs(h.keys, 1000),
         task.id,
         Date.now(),
         10,

@@ -14,7 +14,6 @@ function projector(): Projector {
   const p = new Projector(
     h.engine,
     createRedis({ url: REDIS_URL, role: 'worker' }),
-    ['work'],
     createLogger('test', 'silent'),
     {
       leaseMs: 600,

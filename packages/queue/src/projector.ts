@@ -36,7 +36,6 @@ export class Projector {
     private readonly engine: TaskEngine,
     /** A dedicated connection: XREAD BLOCK holds it. */
     private readonly blocking: Redis,
-    private readonly queues: string[],
     private readonly logger: Logger,
     options: ProjectorOptions = {},
   ) {
@@ -86,6 +85,11 @@ export class Projector {
     if (this.renewal) clearInterval(this.renewal);
     this.renewal = null;
     this.logger.warn({ why }, 'projector: no longer the leader');
+  }
+
+  /** Every queue the engine knows: whichever process leads projects them all. */
+  private get queues(): string[] {
+    return this.engine.queueNames();
   }
 
   private async run(): Promise<void> {

@@ -158,8 +158,8 @@ export class TaskEngine {
         this.keys.projectorCheckpoint(queue),
         this.keys.events,
         ...recordArgs(this.keys, this.config.events.stream_max_len),
-        `${this.keys.bullPrefix}:${queue}:`,
-        `${this.keys.prefix}:idem:`,
+        this.keys.bullJobPrefix(queue),
+        this.keys.idempotencyPrefix,
         Math.round(this.config.retention.idempotency_window / 1000),
         queue,
         PROJECT_BATCH,
@@ -318,7 +318,7 @@ export class TaskEngine {
     const lifo = fresh.filter((a) => a.data.order === 'lifo');
     if (lifo.length) {
       const pipeline = this.redis.pipeline();
-      for (const a of lifo) pipeline.incr(`${this.keys.prefix}:lifo:${a.queue}:${a.data.priority}`);
+      for (const a of lifo) pipeline.incr(this.keys.lifoSequence(a.queue, a.data.priority));
       const replies = (await pipeline.exec()) ?? [];
       lifo.forEach((a, i) => {
         lifoSeq.set(a.index, Number(replies[i]?.[1] ?? 0));
@@ -326,7 +326,11 @@ export class TaskEngine {
     }
 
     const byQueue = new Map<string, typeof fresh>();
-    for (const a of fresh) byQueue.set(a.queue, [...(byQueue.get(a.queue) ?? []), a]);
+    for (const a of fresh) {
+      const items = byQueue.get(a.queue);
+      if (items) items.push(a);
+      else byQueue.set(a.queue, [a]);
+    }
     await Promise.all(
       [...byQueue].map(async ([queue, items]) => {
         const jobs = items.map((a) => ({
@@ -338,7 +342,7 @@ export class TaskEngine {
               ? {
                   parent: {
                     id: options.parent.id,
-                    queue: `${this.keys.bullPrefix}:${options.parent.queue}`,
+                    queue: this.keys.bullQueue(options.parent.queue),
                   },
                   // A failed child does not fail its parent: the parent counts it.
                   ignoreDependencyOnFailure: true,
@@ -390,7 +394,7 @@ export class TaskEngine {
       id,
       Date.now(),
       reason,
-      `${this.keys.prefix}:idem:`,
+      this.keys.idempotencyPrefix,
       Math.round(this.config.retention.idempotency_window / 1000),
     );
     if (outcome === 'missing') throw new NotFoundError(`no task with id ${id}`);
@@ -413,11 +417,8 @@ export class TaskEngine {
       );
     }
     const queue = this.queue(task.queue);
-    const job = await queue.getJob(id);
-    if (job) {
-      if (await job.isActive()) throw new ConflictError(`task ${id} is still running on a worker`);
-      await job.remove();
-    }
+    // BullMQ refuses (0) to remove a job a worker holds; a job that is gone already counts as removed.
+    if ((await queue.remove(id)) === 0) throw new ConflictError(`task ${id} is still running on a worker`);
     const data: JobData = {
       params: task.params,
       labels: task.labels,
@@ -475,26 +476,14 @@ export class TaskEngine {
     return { requeued, failed };
   }
 
-  /** Delete dead letters matching `filter`: records, indexes, logs and BullMQ jobs. */
-  async purgeDeadLetters(filter: TaskFilter = {}): Promise<number> {
-    const tasks: Task[] = [];
-    await this.forEachMatching({ ...filter, status: ['dead_lettered'] }, async (task) => {
-      tasks.push(task);
-    });
-    await this.deleteTasks(tasks);
-    return tasks.length;
-  }
-
   /**
    * Remove finished tasks' records and every index entry that points at them, and (unless told
    * not to) their BullMQ jobs.
    */
   async deleteTasks(tasks: Task[], options: { bullJobs?: boolean } = {}): Promise<void> {
     if (options.bullJobs !== false) {
-      for (const task of tasks) {
-        const job = await this.queue(task.queue).getJob(task.id);
-        if (job && !(await job.isActive())) await job.remove();
-      }
+      // One script call each, sent together; BullMQ leaves a job a worker still holds alone.
+      await Promise.all(tasks.map((task) => this.queue(task.queue).remove(task.id)));
     }
     const pipeline = this.redis.pipeline();
     for (const task of tasks) {
@@ -524,12 +513,22 @@ export class TaskEngine {
     this.assertQueue(queue);
     validateSettings(this.config, change);
     await writeQueueSettings(this.redis, this.keys, queue, change);
-    if (change.globalConcurrency !== undefined) {
-      if (change.globalConcurrency === null) await this.queue(queue).removeGlobalConcurrency();
-      else await this.queue(queue).setGlobalConcurrency(change.globalConcurrency);
-    }
+    const settings = await this.queueSettings(queue);
+    await this.applyLimits(queue, settings);
     await publishControl(this.redis, this.keys, { kind: ControlKind.Settings, queue });
-    return await this.queueSettings(queue);
+    return settings;
+  }
+
+  /**
+   * Hand a queue's cross-process limits to BullMQ, which enforces them for every worker: the rate
+   * limit and the global concurrency cap. (Concurrency per process is each worker's own.)
+   */
+  async applyLimits(queue: string, settings: QueueSettings): Promise<void> {
+    const q = this.queue(queue);
+    if (settings.rateLimit) await q.setGlobalRateLimit(settings.rateLimit.max, settings.rateLimit.durationMs);
+    else await q.removeGlobalRateLimit();
+    if (settings.globalConcurrency) await q.setGlobalConcurrency(settings.globalConcurrency);
+    else await q.removeGlobalConcurrency();
   }
 
   /** Tasks in a queue by state, as BullMQ counts them now. */

@@ -53,12 +53,3 @@ export function parseTaskRecord(hash: Record<string, string>): Task | null {
     scheduleId: hash.scheduleId || null,
   };
 }
-
-/** The message of the newest failed attempt, for error-text search. */
-export function lastErrorMessage(task: Task): string | null {
-  for (let i = task.attempts.length - 1; i >= 0; i--) {
-    const error = task.attempts[i]?.error;
-    if (error) return error.message;
-  }
-  return null;
-}

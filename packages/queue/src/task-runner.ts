@@ -149,7 +149,12 @@ export function createProcessor(options: RunnerOptions) {
       job.data.timeoutMs,
     );
     const log = new TaskLog(engine, id, job.queueName);
-    const taskLogger = logger.child({ taskId: id, type: job.name });
+    // A child logger per task only for handlers that use one: most never do, and this is per task.
+    let taskLogger: Logger | null = null;
+    const childLogger = () => {
+      taskLogger ??= logger.child({ taskId: id, type: job.name });
+      return taskLogger;
+    };
     const ctx: HandlerContext = {
       taskId: id,
       type: job.name,
@@ -159,7 +164,9 @@ export function createProcessor(options: RunnerOptions) {
       labels: job.data.labels,
       signal: controller.signal,
       settings: options.settings,
-      logger: taskLogger,
+      get logger() {
+        return childLogger();
+      },
       log: (message) => log.push(message),
       progress: async (percent) => {
         await job.updateProgress(Math.max(0, Math.min(100, Math.round(percent))));
@@ -239,7 +246,7 @@ export function createProcessor(options: RunnerOptions) {
       clearTimeout(timeout);
       bullSignal?.removeEventListener('abort', onBullAbort);
       options.onEnd(id);
-      await log.flush().catch((error) => taskLogger.warn({ err: error }, 'could not write log lines'));
+      await log.flush().catch((error) => childLogger().warn({ err: error }, 'could not write log lines'));
     }
   };
 }

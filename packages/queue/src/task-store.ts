@@ -1,6 +1,6 @@
-import { type Keys, NotFoundError, type Task, type TaskFilter } from '@taskplane/core';
+import { type Keys, lastAttemptError, NotFoundError, type Task, type TaskFilter } from '@taskplane/core';
 import type { Redis } from 'ioredis';
-import { lastErrorMessage, parseTaskRecord } from './task-record';
+import { parseTaskRecord } from './task-record';
 
 /** A page of tasks, newest first. `nextCursor` is null on the last page. */
 export interface TaskPage {
@@ -60,7 +60,7 @@ export function matchesFilter(task: Task, filter: TaskFilter): boolean {
     if (task.labels[key] !== value) return false;
   }
   if (filter.errorText) {
-    const message = lastErrorMessage(task);
+    const message = lastAttemptError(task)?.message;
     if (!message?.toLowerCase().includes(filter.errorText.toLowerCase())) return false;
   }
   return true;

@@ -74,7 +74,7 @@ export class WorkerHost {
     });
     for (const queue of this.queues) {
       const settings = await readQueueSettings(engine.redis, engine.keys, config, queue);
-      await this.applyLimits(queue, settings);
+      await engine.applyLimits(queue, settings);
       const connection = createRedis({
         url: this.options.redisUrl,
         role: 'worker',
@@ -110,8 +110,6 @@ export class WorkerHost {
     this.projector = new Projector(
       engine,
       createRedis({ url: this.options.redisUrl, role: 'worker', name: `${this.id}:projector` }),
-      // Every queue, not only those this process consumes: whichever process leads projects all.
-      engine.queueNames(),
       logger,
     );
     this.projector.start();
@@ -122,17 +120,6 @@ export class WorkerHost {
     );
     this.retention = setInterval(() => void this.trim(), config.retention.interval);
     logger.info({ queues: this.queues }, 'worker started');
-  }
-
-  private async applyLimits(
-    queue: string,
-    settings: Awaited<ReturnType<typeof readQueueSettings>>,
-  ): Promise<void> {
-    const q = this.engine.queue(queue);
-    if (settings.rateLimit) await q.setGlobalRateLimit(settings.rateLimit.max, settings.rateLimit.durationMs);
-    else await q.removeGlobalRateLimit();
-    if (settings.globalConcurrency) await q.setGlobalConcurrency(settings.globalConcurrency);
-    else await q.removeGlobalConcurrency();
   }
 
   private async listen(): Promise<void> {
@@ -194,11 +181,6 @@ export class WorkerHost {
     } catch (error) {
       this.logger.warn({ err: error }, 'retention trim failed');
     }
-  }
-
-  /** The tasks running in this process now. */
-  runningTasks(): string[] {
-    return [...this.running];
   }
 
   /**

@@ -1,6 +1,6 @@
-import { ForbiddenError, UnauthenticatedError } from '@taskplane/core';
+import { UnauthenticatedError } from '@taskplane/core';
 import type { TokenStore } from './token-store';
-import { bearer, hasRole, type Role, type TokenRecord } from './tokens';
+import { bearer, type Role, type TokenRecord } from './tokens';
 
 export interface Caller {
   token: TokenRecord | null;
@@ -21,13 +21,4 @@ export async function authenticate(
   if (!token)
     throw new UnauthenticatedError('the API token is not valid (revoked, mistyped, or not a Bearer token)');
   return { token, role: token.role };
-}
-
-/**
- * Authorization for a subscription, checked once when it starts (field scopes are evaluated per
- * event, too late to refuse the subscription itself).
- */
-export function requireRole(caller: Caller, role: Role): void {
-  if (caller.role === null) throw new UnauthenticatedError();
-  if (!hasRole(caller.role, role)) throw new ForbiddenError(`the ${caller.role} role may not do this`);
 }

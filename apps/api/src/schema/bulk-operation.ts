@@ -1,5 +1,4 @@
 import { NotFoundError } from '@taskplane/core';
-import { requireRole } from '../auth/authenticate';
 import { builder } from '../builder';
 import { BulkKind, type BulkOperation, type BulkPreview, BulkState } from '../bulk-operations';
 import { AUTH_ERRORS } from './errors';
@@ -107,10 +106,7 @@ builder.subscriptionField('bulkOperation', (t) =>
     authScopes: { viewer: true },
     description: 'The operation now, then its progress until it ends',
     args: { id: t.arg.id({ required: true }) },
-    subscribe: (_root, args, ctx) => {
-      requireRole(ctx, 'viewer');
-      return ctx.bulk.watch(String(args.id));
-    },
+    subscribe: (_root, args, ctx) => ctx.bulk.watch(String(args.id)),
     resolve: (op) => op as BulkOperation,
   }),
 );

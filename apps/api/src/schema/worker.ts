@@ -1,6 +1,5 @@
 import type { PresenceChange, WorkerPresence } from '@taskplane/queue';
 import { listWorkers, PresenceKind } from '@taskplane/queue';
-import { requireRole } from '../auth/authenticate';
 import { builder } from '../builder';
 
 const WorkerConcurrencyRef = builder
@@ -58,7 +57,6 @@ builder.subscriptionField('workers', (t) =>
     description:
       'Workers coming online, beating and going offline (also when killed: their heartbeat expires)',
     subscribe: async function* (_root, _args, ctx) {
-      requireRole(ctx, 'viewer');
       const feed = ctx.presence.subscribe();
       try {
         for (const worker of await listWorkers(ctx.redis, ctx.keys))

@@ -227,12 +227,7 @@ handlers['waiting-children'] = function(id, f, at)
   local rec = loadRecord(id)
   if rec == nil then return end
   closeAttempt(rec, at, nil, false)
-  -- running -> blocked is not a user-visible move of its own: the task waits for its children.
-  rcall('ZREM', K_IDX .. 'status:' .. rec.status, id)
-  rcall('ZADD', K_IDX .. 'status:blocked', rec.createdAt, id)
-  rec.status = 'blocked'
-  set(rec, 'status', 'blocked', 'updatedAt', at)
-  emit('blocked', rec, at, {})
+  if setStatus(rec, 'blocked', at) then emit('blocked', rec, at, {}) end
 end
 
 local last = rcall('GET', KEYS[2]) or '0-0'

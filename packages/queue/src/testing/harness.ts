@@ -11,6 +11,7 @@ import {
   TaskTypeRegistry,
   TransientError,
 } from '@taskplane/core';
+import { decodeStreamEntry } from '@taskplane/events';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { TaskEngine } from '../task-engine';
@@ -101,22 +102,6 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function parseStreamEvent(id: string, fields: string[]): TaskEvent {
-  const f: Record<string, string> = {};
-  for (let i = 0; i < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
-  return {
-    cursor: id,
-    kind: f.k as TaskEvent['kind'],
-    taskId: f.id!,
-    queue: f.q!,
-    type: f.t!,
-    status: f.s as TaskEvent['status'],
-    at: Number(f.at),
-    labels: JSON.parse(f.l ?? '{}'),
-    data: JSON.parse(f.d ?? '{}'),
-  };
-}
-
 export async function createHarness(configOverrides: Record<string, unknown> = {}): Promise<Harness> {
   const prefix = `tptest-${randomBytes(4).toString('hex')}`;
   const config = loadConfig({
@@ -144,7 +129,7 @@ export async function createHarness(configOverrides: Record<string, unknown> = {
 
   const events = async () => {
     const entries = (await redis.xrange(keys.events, '-', '+')) as [string, string[]][];
-    return entries.map(([id, fields]) => parseStreamEvent(id, fields));
+    return entries.map(([id, fields]) => decodeStreamEntry(id, fields));
   };
 
   return {

@@ -1,4 +1,4 @@
-import type { AttemptError, Task, TaskAttempt } from '@taskplane/core';
+import { type AttemptError, lastAttemptError, type Task, type TaskAttempt } from '@taskplane/core';
 import type { LogLine } from '@taskplane/queue';
 import { builder } from '../../builder';
 import { TaskStatusEnum } from '../task-filter';
@@ -68,7 +68,7 @@ TaskRef.implement({
     lastError: t.field({
       type: AttemptErrorRef,
       nullable: true,
-      resolve: (task) => [...task.attempts].reverse().find((a) => a.error)?.error ?? null,
+      resolve: (task) => lastAttemptError(task),
     }),
     result: t.field({ type: 'JSON', nullable: true, resolve: (task) => task.result }),
     progress: t.exposeFloat('progress', { description: '0-100' }),
