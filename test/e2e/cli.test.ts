@@ -1,5 +1,5 @@
 // The `taskplane` command as an operator runs it: a real process against a real API.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, type Stack, startStack, testLabel, waitForStatus } from './api-fixture';
@@ -95,5 +95,31 @@ describe('taskplane', () => {
     expect((await taskplane('workers')).stdout).toContain(String(stack.workers[0]!.pid));
     expect((await taskplane('pause', 'sync')).stdout).toBe('sync: concurrency 1, paused\n');
     expect((await taskplane('resume', 'sync')).stdout).toBe('sync: concurrency 1\n');
+  });
+
+  it('worker start runs a worker on the named queues, which the fleet lists until it is stopped', async () => {
+    const worker = spawn(process.execPath, [BIN, 'worker', 'start', '--queues', 'search,shops'], {
+      env: {
+        ...process.env,
+        TASKPLANE_PREFIX: stack.prefix,
+        TASKPLANE_CATALOGUE__BASE_URL: stack.catalogue.url,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+    const listed = async () => {
+      const workers = await taskplane('workers', '--json');
+      return (JSON.parse(workers.stdout) as { pid: number; queues: string[] }[]).map((w) =>
+        w.queues.join(','),
+      );
+    };
+    try {
+      await expect.poll(listed, { timeout: 30_000, interval: 250 }).toContain('search,shops');
+    } finally {
+      worker.kill('SIGTERM');
+    }
+    // SIGTERM reaches the worker through the command; it leaves the fleet and the command exits 0.
+    expect(await exited).toBe(0);
+    expect(await listed()).not.toContain('search,shops');
   });
 });
