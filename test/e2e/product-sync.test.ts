@@ -76,6 +76,27 @@ describe('product sync', () => {
     expect(failed.attempts[0]!.error).toMatchObject({ code: 'NOT_FOUND', retryable: false });
   });
 
+  it('reports progress as events while a search runs, ending at 100', async () => {
+    const { task } = await t.engine.submit({
+      type: 'search_keywords',
+      params: { keywords: ['lamp', 'chair'], pages: 3 },
+    });
+    const events = await t.waitFor((all) => kinds(all, task.id).includes('succeeded'), 30_000, 'the search');
+    const progress = events
+      .filter((e) => e.taskId === task.id && e.kind === 'progress')
+      .map((e) => e.data.progress as number);
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+    expect(progress.at(-1)).toBe(100);
+    // Progress events come between the start and the end of the run.
+    const order = kinds(events, task.id).filter((k) => k !== 'log');
+    expect(order[0]).toBe('submitted');
+    expect(order[1]).toBe('started');
+    expect(order.at(-1)).toBe('succeeded');
+    expect(new Set(order.slice(2, -1))).toEqual(new Set(['progress']));
+    expect((await t.engine.store.getOrThrow(task.id)).progress).toBe(100);
+  });
+
   it("waits for a server's Retry-After before trying again after a 429", async () => {
     const url = `${catalogue.url}/products/p9?fault=429&retry_after=1`;
     const { task } = await t.engine.submit({ type: 'single_product', params: { url }, maxAttempts: 2 });

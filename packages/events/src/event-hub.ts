@@ -124,11 +124,18 @@ export class EventHub {
     // Until replay is done, live events are held here; afterwards they flow to `queue`.
     let held: TaskEvent[] | null = options.after ? [] : null;
     let lastCursor: Cursor | null = options.after ?? null;
+    // Only the hand-over can repeat an event: the replay may read events whose live copies are still
+    // on their way. Live events arrive once and in order, so once one live event is newer than the
+    // last replayed, every later one is too and the cursor comparison can stop.
+    let handingOver = Boolean(options.after);
 
     const deliver = (event: TaskEvent) => {
       if (closed) return;
-      if (lastCursor && compareCursors(event.cursor, lastCursor) <= 0) return;
-      lastCursor = event.cursor;
+      if (handingOver) {
+        if (lastCursor && compareCursors(event.cursor, lastCursor) <= 0) return;
+        lastCursor = event.cursor;
+        if (held === null) handingOver = false;
+      }
       this.delivered++;
       if (waiting) {
         const resolve = waiting;
