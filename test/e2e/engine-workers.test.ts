@@ -87,6 +87,25 @@ describe('worker processes', () => {
     expect(job!.attemptsMade).toBe(1);
   });
 
+  it('does not run again a task cancelled while its worker was dead', async () => {
+    const first = await worker();
+    const { task } = await t.engine.submit({ type: 'sleep', params: { ms: 60_000 }, maxAttempts: 3 });
+    await t.waitFor((all) => kinds(all, task.id).includes('started'), 20_000, 'the start');
+    await first.kill();
+    // Nobody hears this cancel: the worker that held the task is gone.
+    await t.engine.cancel(task.id, 'cancelled while its worker was down');
+    const second = await worker();
+    // The stalled job comes back to the new worker, which refuses it instead of sleeping 60 s.
+    await expect
+      .poll(() => t.engine.queue('slow').getJobState(task.id), { timeout: 20_000, interval: 100 })
+      .toBe('failed');
+    const record = await t.engine.store.getOrThrow(task.id);
+    expect(record.status).toBe('cancelled');
+    expect(record.attempts.at(-1)!.error).toMatchObject({ code: 'CANCELLED' });
+    const lines = await t.engine.store.logs(task.id);
+    expect(lines.some((l) => l.line.includes(`on ${second.pid}`))).toBe(false);
+  });
+
   it('on SIGTERM, let short tasks finish and hand long ones back; nothing is lost', async () => {
     const leaving = await worker();
     const { task: short } = await t.engine.submit({ type: 'sleep', params: { ms: 300 } });

@@ -136,8 +136,14 @@ export function createProcessor(options: RunnerOptions) {
         ),
       );
     };
-    if (options.cancelled.has(id))
-      throw bare(new UnrecoverableError(encodeFailure(new CancelledError(), attempt)));
+    // A cancel reaches running tasks through the control channel. A task that comes back after its
+    // worker died (a later attempt) may have been cancelled meanwhile, with nobody to hear it: check
+    // its record then. First attempts of cancelled tasks were removed from the queue and cost no
+    // round trip here.
+    const cancelled =
+      options.cancelled.has(id) ||
+      (attempt > 1 && (await engine.redis.hget(engine.keys.task(id), 'status')) === 'cancelled');
+    if (cancelled) throw bare(new UnrecoverableError(encodeFailure(new CancelledError(), attempt)));
     const handler = handlers[job.name];
     if (!handler) throw fail(new PermanentError(`this worker has no handler for task type ${job.name}`));
 
