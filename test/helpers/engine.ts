@@ -12,8 +12,8 @@ import { TaskEngine } from '@taskplane/queue';
 import { cleanupPrefix, sharedRedisUrl } from './redis';
 
 /**
- * Test task types run by real worker processes (handlers in test/fixtures/handlers): `noop` on queue
- * `bulk`, `sleep` on queue `slow`, with short locks so a killed worker's task moves on quickly.
+ * Test task types run by real worker processes (handlers in test/fixtures/handlers): `noop` and
+ * `fail` (a dead letter at once) on queue `bulk`, `sleep` on queue `slow`, with short locks so a killed worker's task moves on quickly.
  */
 export const TEST_TYPES_CONFIG = {
   queues: {
@@ -25,6 +25,7 @@ export const TEST_TYPES_CONFIG = {
       queue: 'bulk',
       params: { type: 'object', properties: { n: { type: 'integer' } }, additionalProperties: false },
     },
+    fail: { queue: 'bulk', params: { type: 'object', additionalProperties: false } },
     sleep: {
       queue: 'slow',
       params: {

@@ -1,10 +1,9 @@
 import type { Keys, TaskplaneConfig, TaskTypeRegistry } from '@taskplane/core';
 import type { EventHub } from '@taskplane/events';
-import type { TaskEngine } from '@taskplane/queue';
+import type { BulkOperations, TaskEngine } from '@taskplane/queue';
 import type { Redis } from 'ioredis';
 import type { TokenStore } from './auth/token-store';
 import type { Role, TokenRecord } from './auth/tokens';
-import type { BulkOperations } from './bulk-operations';
 import type { LiveStats } from './live-stats';
 import type { PresenceFeed } from './presence-feed';
 

@@ -1,9 +1,8 @@
 import type { Runtime } from '@taskplane/core';
 import { createRedis } from '@taskplane/core';
 import { EventHub } from '@taskplane/events';
-import { Projector, TaskEngine } from '@taskplane/queue';
+import { BulkOperations, BulkRunner, Projector, TaskEngine } from '@taskplane/queue';
 import { TokenStore } from './auth/token-store';
-import { BulkOperations } from './bulk-operations';
 import type { Services } from './context';
 import { LiveStats } from './live-stats';
 import { loadPersistedOperations } from './persisted-operations';
@@ -29,8 +28,11 @@ export async function startServices(
   await presence.start();
   const stats = new LiveStats(engine, hub, config, logger);
   await stats.start();
-  const bulk = new BulkOperations(engine, redis, redisUrl, keys, logger);
+  const bulk = new BulkOperations(engine, redisUrl, keys, logger);
   await bulk.start();
+  // Bulk operations are stored work: any API process runs them, and resumes one whose runner died.
+  const bulkRunner = new BulkRunner(engine, bulk.store, redisUrl, logger);
+  bulkRunner.start();
   const projector = new Projector(
     engine,
     createRedis({ url: redisUrl, role: 'worker', name: 'api-projector' }),
@@ -54,6 +56,7 @@ export async function startServices(
       await projector.stop();
       await stats.stop();
       await presence.stop();
+      await bulkRunner.stop();
       await bulk.stop();
       await hub.stop();
       await engine.close();

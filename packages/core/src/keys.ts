@@ -18,9 +18,9 @@ export class Keys {
   bullQueue(queue: string): string {
     return `${this.bullPrefix}:${queue}`;
   }
-  /** What a job id is appended to for its BullMQ hash (scripts build job keys from it). */
-  bullJobPrefix(queue: string): string {
-    return `${this.bullQueue(queue)}:`;
+  /** What the scripts append `<queue>:<job id>` to for a BullMQ job's hash (see scripts/bull.lua). */
+  get bullKeyPrefix(): string {
+    return `${this.bullPrefix}:`;
   }
 
   /** Hash: the control plane's record of a task. */

@@ -1,8 +1,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { ConfigError, UnavailableError } from './errors';
 
-/** Oldest Redis BullMQ 6 runs on. */
-export const MIN_REDIS_VERSION = '6.2.0';
+/** Oldest Redis Taskplane runs on: BullMQ 6 needs 6.2, queue counts use ZINTERCARD (7.0). */
+export const MIN_REDIS_VERSION = '7.0.0';
 
 /**
  * What a connection is for, after BullMQ's production checklist: workers and blocking readers

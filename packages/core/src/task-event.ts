@@ -19,6 +19,8 @@ export const TaskEventKind = {
   Failed: 'failed',
   Cancelled: 'cancelled',
   DeadLettered: 'dead_lettered',
+  /** The record was deleted (clean, purge, retention): the task is gone from lists. */
+  Deleted: 'deleted',
 } as const;
 export type TaskEventKind = (typeof TaskEventKind)[keyof typeof TaskEventKind];
 

@@ -126,5 +126,7 @@ export const TaskFilter = z.strictObject({
   createdBefore: z.number().optional(),
   /** Case-insensitive text in the last error message. */
   errorText: z.string().optional(),
+  /** Finished before (epoch ms); unfinished tasks never match. */
+  finishedBefore: z.number().optional(),
 });
 export type TaskFilter = z.infer<typeof TaskFilter>;

@@ -14,6 +14,8 @@ export interface JobData {
   timeoutMs: number;
   backoff: Backoff;
   idempotencyKey?: string;
+  /** Which submit call added the job, for keyed tasks: tells racing submits whose add BullMQ kept. */
+  submission?: string;
   parentId?: string;
   scheduleId?: string;
   dependsOn?: string[];

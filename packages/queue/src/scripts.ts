@@ -18,7 +18,7 @@ const FINAL_LUA = luaTable([...FINAL_STATUSES].map((s) => [s, 'true']));
 
 function load(name: string): string {
   const text = readFileSync(join(here, 'scripts', `${name}.lua`), 'utf8');
-  return text.replace(/^--@include (\w+)$/m, (_, include: string) =>
+  return text.replace(/^--@include (\w+)$/gm, (_, include: string) =>
     readFileSync(join(here, 'scripts', `${include}.lua`), 'utf8')
       .replace('__TRANSITIONS__', TRANSITIONS_LUA)
       .replace('__FINAL__', FINAL_LUA),
@@ -29,6 +29,7 @@ const SCRIPTS = {
   tpProject: { lua: load('project'), numberOfKeys: 3 },
   tpCancel: { lua: load('cancel'), numberOfKeys: 1 },
   tpAppendLog: { lua: load('append-log'), numberOfKeys: 2 },
+  tpDelete: { lua: load('delete'), numberOfKeys: 1 },
   tpClaimIdempotency: { lua: load('claim-idempotency') },
 } as const;
 
@@ -38,6 +39,7 @@ export interface ScriptedRedis extends Redis {
   tpProject(...args: ScriptArg[]): Promise<[number, string, number, number]>;
   tpCancel(...args: ScriptArg[]): Promise<[string, string?]>;
   tpAppendLog(...args: ScriptArg[]): Promise<number>;
+  tpDelete(...args: ScriptArg[]): Promise<number[]>;
   tpClaimIdempotency(numKeys: number, ...args: ScriptArg[]): Promise<string[]>;
 }
 

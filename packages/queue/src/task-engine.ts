@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   type Backoff,
   ConflictError,
@@ -12,9 +13,10 @@ import {
   type ParsedTaskInput,
   PRIORITY_DEFAULT,
   type Task,
-  type TaskFilter,
   TaskInput,
   type TaskplaneConfig,
+  type TaskplaneError,
+  type TaskStatus,
   type TaskTypeRegistry,
   ValidationError,
 } from '@taskplane/core';
@@ -33,7 +35,15 @@ import { recordArgs, type ScriptedRedis, withScripts } from './scripts';
 import { newTaskId } from './task-id';
 import { TaskStore } from './task-store';
 
+/** Points where a test can make the engine fail, the way a crash would. */
+export interface EngineHooks {
+  /** Called after a submit claimed its idempotency keys and before it adds any job. */
+  afterIdempotencyClaim?(): Promise<void>;
+}
+
 export interface TaskEngineOptions {
+  /** Fault injection for tests; none in production. */
+  hooks?: EngineHooks;
   config: TaskplaneConfig;
   registry: TaskTypeRegistry;
   keys: Keys;
@@ -57,6 +67,16 @@ export interface QueueCounts {
   deadLettered: number;
   /** Finished jobs BullMQ still keeps (the latest 1000). */
   succeeded: number;
+}
+
+/** What `deleteTasks` did with one id: deleted it, found no record, or left it (see `deleteTasks`). */
+export type DeleteOutcome = 'deleted' | 'missing' | 'refused';
+
+export interface DeleteOptions {
+  /** Delete only tasks in one of these (finished) statuses; any finished status when absent. */
+  statuses?: TaskStatus[];
+  /** Delete only tasks that finished before this time (epoch ms). */
+  finishedBefore?: number;
 }
 
 export interface SubmitOptions {
@@ -114,6 +134,7 @@ export class TaskEngine {
   readonly redis: ScriptedRedis;
   readonly store: TaskStore;
   private readonly logger: Logger;
+  private readonly hooks: EngineHooks;
   private readonly queues = new Map<string, Queue>();
   private names: string[] | null = null;
   /** The newest BullMQ event each queue's projection got to in this process. */
@@ -125,6 +146,7 @@ export class TaskEngine {
     this.keys = options.keys;
     this.redis = withScripts(options.redis);
     this.logger = options.logger;
+    this.hooks = options.hooks ?? {};
     this.store = new TaskStore(this.redis, this.keys);
   }
 
@@ -158,7 +180,7 @@ export class TaskEngine {
         this.keys.projectorCheckpoint(queue),
         this.keys.events,
         ...recordArgs(this.keys, this.config.events.stream_max_len),
-        this.keys.bullJobPrefix(queue),
+        this.keys.bullKeyPrefix,
         this.keys.idempotencyPrefix,
         Math.round(this.config.retention.idempotency_window / 1000),
         queue,
@@ -298,20 +320,37 @@ export class TaskEngine {
       }
     });
 
-    // Idempotency: claim keys for new ids; an item whose key is held returns the holder.
-    const existing = new Map<number, string>();
+    // Idempotency: claim each key for this item's new id, or learn the id that holds it. A held key
+    // is answered by its task's record; when there is none yet (its submitter is still adding it,
+    // or died after claiming), this call adds the job under the holder's id itself: BullMQ keeps one
+    // job per id, so however many calls race, and whichever of them dies, one task exists.
     const keyed = accepted.filter((a) => a.data.idempotencyKey);
+    const known = new Map<number, Task>();
+    const submission = keyed.length ? randomBytes(8).toString('hex') : '';
+    for (const a of keyed) a.data.submission = submission;
     if (keyed.length) {
       const holders = await this.redis.tpClaimIdempotency(
         keyed.length,
         ...keyed.map((a) => this.keys.idempotency(a.data.idempotencyKey!)),
         ...keyed.map((a) => a.id),
+        Math.max(1, Math.round(this.config.retention.idempotency_window / 1000)),
       );
       keyed.forEach((a, i) => {
-        if (holders[i] !== a.id) existing.set(a.index, holders[i]!);
+        a.id = holders[i]!;
+      });
+      await this.hooks.afterIdempotencyClaim?.();
+      const records = await this.store.getMany(keyed.map((a) => a.id));
+      keyed.forEach((a, i) => {
+        if (records[i]) known.set(a.index, records[i]!);
       });
     }
-    const fresh = accepted.filter((a) => !existing.has(a.index));
+    const adding = new Set<string>();
+    const fresh = accepted.filter((a) => {
+      if (known.has(a.index) || adding.has(a.id)) return false;
+      adding.add(a.id);
+      return true;
+    });
+    const added = new Set(fresh.map((a) => a.index));
 
     // LIFO tasks take a sequence number per queue and priority (see bull-priority.ts).
     const lifoSeq = new Map<number, number>();
@@ -358,29 +397,31 @@ export class TaskEngine {
       }),
     );
 
-    // The projection above wrote these records from the same job data: no need to read them back.
-    for (const a of fresh) {
-      outcomes[a.index] = {
-        ok: true,
-        task: submittedTask(a.id, a.type, a.queue, a.data, now, a.delay),
-        created: true,
-      };
+    // The projection above wrote these records from the same job data: no need to read them back,
+    // except for keyed items, whose job may have been added by a racing call with its own data: the
+    // record's `submission` says which call's add BullMQ kept.
+    const keyedIds = keyed.filter((a) => !known.has(a.index)).map((a) => a.id);
+    const stored = new Map<string, { task: Task; submission: string | null }>();
+    if (keyedIds.length) {
+      const [tasks, submissions] = await Promise.all([
+        this.store.getMany(keyedIds),
+        this.redis.pipeline(keyedIds.map((id) => ['hget', this.keys.task(id), 'submission'])).exec(),
+      ]);
+      tasks.forEach((task, i) => {
+        if (task) stored.set(task.id, { task, submission: (submissions?.[i]?.[1] as string | null) ?? null });
+      });
     }
-    for (const [index, id] of existing) {
-      outcomes[index] = { ok: true, task: await this.awaitRecord(id), created: false };
+    for (const a of accepted) {
+      if (outcomes[a.index]) continue;
+      const found = known.get(a.index);
+      const record = stored.get(a.id);
+      outcomes[a.index] = found
+        ? { ok: true, task: found, created: false }
+        : record
+          ? { ok: true, task: record.task, created: added.has(a.index) && record.submission === submission }
+          : { ok: true, task: submittedTask(a.id, a.type, a.queue, a.data, now, a.delay), created: true };
     }
     return outcomes;
-  }
-
-  /** The record of a task another call is submitting right now (idempotency race). */
-  private async awaitRecord(id: string): Promise<Task> {
-    for (let i = 0; i < 100; i++) {
-      const task = await this.store.get(id);
-      if (task) return task;
-      for (const queue of this.queueNames()) await this.project(queue);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new ConflictError(`task ${id} holds this idempotency key but has not been recorded yet; try again`);
   }
 
   /**
@@ -408,99 +449,91 @@ export class TaskEngine {
     return task;
   }
 
-  /** Run a finished (failed, dead-lettered or cancelled) task again under the same id. */
-  async retry(id: string): Promise<Task> {
-    const task = await this.store.getOrThrow(id);
-    if (!isFinal(task.status) || !canTransition(task.status, 'pending')) {
-      throw new ConflictError(
-        `task ${id} is ${task.status}; only failed, dead-lettered or cancelled tasks can be retried`,
-      );
-    }
-    const queue = this.queue(task.queue);
-    // BullMQ refuses (0) to remove a job a worker holds; a job that is gone already counts as removed.
-    if ((await queue.remove(id)) === 0) throw new ConflictError(`task ${id} is still running on a worker`);
-    const data: JobData = {
-      params: task.params,
-      labels: task.labels,
-      priority: task.priority,
-      order: task.order,
-      maxAttempts: task.maxAttempts,
-      timeoutMs: task.timeoutMs,
-      backoff: task.backoff,
-      ...(task.idempotencyKey ? { idempotencyKey: task.idempotencyKey } : {}),
-      ...(task.parentId ? { parentId: task.parentId } : {}),
-    };
-    await queue.add(task.type, data, this.jobOptions(id, data, 0, 0));
-    await this.project(task.queue);
+  /**
+   * Run a finished (failed, dead-lettered or cancelled) task again under the same id. With `from`,
+   * only a task in one of those statuses. Throws `NotFoundError` or `ConflictError`.
+   */
+  async retry(id: string, options: { from?: TaskStatus[] } = {}): Promise<Task> {
+    const [outcome] = await this.requeue([id], options);
+    if (outcome) throw outcome;
     return await this.store.getOrThrow(id);
   }
 
-  /** Apply `action` to every task matching `filter`, page by page. Returns how many were visited. */
-  async forEachMatching(
-    filter: TaskFilter,
-    action: (task: Task) => Promise<void>,
-    limit = Infinity,
-  ): Promise<number> {
-    let after: string | null = null;
-    let visited = 0;
-    do {
-      const page = await this.store.list(filter, { first: 200, after });
-      for (const task of page.tasks) {
-        if (visited >= limit) return visited;
-        await action(task);
-        visited++;
-      }
-      after = page.nextCursor;
-    } while (after);
-    return visited;
-  }
-
-  /** Requeue dead letters matching `filter` (limited to dead-lettered tasks whatever it says). */
-  async requeueDeadLetters(
-    filter: TaskFilter = {},
-  ): Promise<{ requeued: string[]; failed: { id: string; message: string }[] }> {
-    const requeued: string[] = [];
-    const failed: { id: string; message: string }[] = [];
-    const ids: string[] = [];
-    await this.forEachMatching({ ...filter, status: ['dead_lettered'] }, async (task) => {
-      ids.push(task.id);
+  /**
+   * Run finished tasks again under their own ids: BullMQ's finished copy of each job is removed and
+   * a new job added (removal refuses a job a worker holds), then the projection records the
+   * requeue. Nothing is written to the record before BullMQ has the new job, so a crash anywhere
+   * leaves either the finished task or the requeued one, never a pending record without a job; and
+   * the delete script refuses a task whose job is alive, so a purge racing this deletes nothing
+   * that is about to run. Per id: null when requeued, or the error saying why not.
+   */
+  async requeue(ids: string[], options: { from?: TaskStatus[] } = {}): Promise<(TaskplaneError | null)[]> {
+    const records = await this.store.getMany(ids);
+    const outcomes: (TaskplaneError | null)[] = ids.map(() => null);
+    const ready: { task: Task; index: number }[] = [];
+    records.forEach((task, index) => {
+      if (!task) outcomes[index] = new NotFoundError(`no task with id ${ids[index]}`);
+      else if (
+        !isFinal(task.status) ||
+        !canTransition(task.status, 'pending') ||
+        (options.from && !options.from.includes(task.status))
+      )
+        outcomes[index] = new ConflictError(
+          `task ${task.id} is ${task.status}; only ${options.from?.join(', ') ?? 'failed, dead-lettered or cancelled'} tasks can be requeued`,
+        );
+      else ready.push({ task, index });
     });
-    for (const id of ids) {
-      try {
-        await this.retry(id);
-        requeued.push(id);
-      } catch (error) {
-        failed.push({ id, message: (error as Error).message });
+    const removed = await Promise.all(ready.map(({ task }) => this.queue(task.queue).remove(task.id)));
+    const byQueue = new Map<string, { name: string; data: JobData; opts: JobsOptions }[]>();
+    ready.forEach(({ task, index }, i) => {
+      // BullMQ refuses (0) to remove a job a worker holds; a job that is gone already counts as removed.
+      if (removed[i] === 0) {
+        outcomes[index] = new ConflictError(`task ${task.id} is still running on a worker`);
+        return;
       }
-    }
-    return { requeued, failed };
+      const data: JobData = {
+        params: task.params,
+        labels: task.labels,
+        priority: task.priority,
+        order: task.order,
+        maxAttempts: task.maxAttempts,
+        timeoutMs: task.timeoutMs,
+        backoff: task.backoff,
+        ...(task.idempotencyKey ? { idempotencyKey: task.idempotencyKey } : {}),
+        ...(task.parentId ? { parentId: task.parentId } : {}),
+      };
+      const jobs = byQueue.get(task.queue) ?? [];
+      jobs.push({ name: task.type, data, opts: this.jobOptions(task.id, data, 0, 0) });
+      byQueue.set(task.queue, jobs);
+    });
+    await Promise.all(
+      [...byQueue].map(async ([queue, jobs]) => {
+        await this.queue(queue).addBulk(jobs);
+        await this.project(queue);
+      }),
+    );
+    return outcomes;
   }
 
   /**
-   * Remove finished tasks' records and every index entry that points at them, and (unless told
-   * not to) their BullMQ jobs.
+   * Delete finished tasks: records, logs, index entries, idempotency keys and BullMQ's finished
+   * jobs, with a `deleted` event each, in one script call (`scripts/delete.lua`). A task that is
+   * not finished, not in one of `statuses`, finished at or after `finishedBefore`, or whose BullMQ
+   * job is alive again (requeued meanwhile) is refused and left as it is.
    */
-  async deleteTasks(tasks: Task[], options: { bullJobs?: boolean } = {}): Promise<void> {
-    if (options.bullJobs !== false) {
-      // One script call each, sent together; BullMQ leaves a job a worker still holds alone.
-      await Promise.all(tasks.map((task) => this.queue(task.queue).remove(task.id)));
-    }
-    const pipeline = this.redis.pipeline();
-    for (const task of tasks) {
-      pipeline.del(this.keys.task(task.id), this.keys.taskLog(task.id));
-      for (const key of [
-        this.keys.indexAll,
-        this.keys.indexStatus(task.status),
-        this.keys.indexType(task.type),
-        this.keys.indexQueue(task.queue),
-        this.keys.indexFinished,
-        ...(task.parentId ? [this.keys.indexParent(task.parentId)] : []),
-        ...Object.entries(task.labels).map(([k, v]) => this.keys.indexLabel(k, v)),
-      ]) {
-        pipeline.zrem(key, task.id);
-      }
-    }
-    await pipeline.exec();
+  async deleteTasks(ids: string[], options: DeleteOptions = {}): Promise<DeleteOutcome[]> {
+    if (ids.length === 0) return [];
+    const replies = await this.redis.tpDelete(
+      this.keys.events,
+      ...recordArgs(this.keys, this.config.events.stream_max_len),
+      this.keys.bullKeyPrefix,
+      this.keys.idempotencyPrefix,
+      Date.now(),
+      (options.statuses ?? []).join(','),
+      options.finishedBefore ?? '',
+      ...ids,
+    );
+    return replies.map((r) => (r === 1 ? 'deleted' : r === 0 ? 'missing' : 'refused'));
   }
 
   async queueSettings(queue: string): Promise<QueueSettings> {
@@ -531,23 +564,29 @@ export class TaskEngine {
     else await q.removeGlobalConcurrency();
   }
 
-  /** Tasks in a queue by state, as BullMQ counts them now. */
+  /**
+   * Tasks in a queue by state, as BullMQ counts them now, except dead letters: BullMQ's failed set
+   * also holds tasks cancelled while they ran, so those are counted from Taskplane's own indexes
+   * (the dead-lettered index intersected with the queue's, in Redis).
+   */
   async counts(queue: string): Promise<QueueCounts> {
-    const c = await this.queue(queue).getJobCounts(
-      'waiting',
-      'prioritized',
-      'active',
-      'delayed',
-      'failed',
-      'completed',
-      'waiting-children',
-    );
+    const [c, deadLettered] = await Promise.all([
+      this.queue(queue).getJobCounts(
+        'waiting',
+        'prioritized',
+        'active',
+        'delayed',
+        'completed',
+        'waiting-children',
+      ),
+      this.redis.zintercard(2, this.keys.indexStatus('dead_lettered'), this.keys.indexQueue(queue)),
+    ]);
     return {
       pending: (c.waiting ?? 0) + (c.prioritized ?? 0),
       delayed: c.delayed ?? 0,
       running: c.active ?? 0,
       blocked: c['waiting-children'] ?? 0,
-      deadLettered: c.failed ?? 0,
+      deadLettered,
       succeeded: c.completed ?? 0,
     };
   }

@@ -10,6 +10,15 @@ export interface TaskPage {
   scanned: number;
 }
 
+/** A count of matching tasks; `exact: false` means "at least `count`" (see `TaskStore.count`). */
+export interface TaskCount {
+  count: number;
+  exact: boolean;
+}
+
+/** Index entries a count reads at most before answering "at least". */
+export const COUNT_SCAN_MAX = 100_000;
+
 export interface ListOptions {
   first?: number;
   after?: string | null;
@@ -39,7 +48,7 @@ function decodeCursor(cursor: string): { score: number; id: string } | null {
 
 /** Does the filter name at most one index (and a time range), so the index alone answers it? */
 function oneIndexAnswers(filter: TaskFilter): boolean {
-  if (filter.errorText) return false;
+  if (filter.errorText || filter.finishedBefore !== undefined) return false;
   if (![filter.status, filter.type, filter.queue].every((f) => !f || f.length <= 1)) return false;
   const named = [
     filter.status?.length,
@@ -56,6 +65,11 @@ export function matchesFilter(task: Task, filter: TaskFilter): boolean {
   if (filter.queue?.length && !filter.queue.includes(task.queue)) return false;
   if (filter.createdAfter !== undefined && task.createdAt < filter.createdAfter) return false;
   if (filter.createdBefore !== undefined && task.createdAt >= filter.createdBefore) return false;
+  if (
+    filter.finishedBefore !== undefined &&
+    !(task.finishedAt !== null && task.finishedAt < filter.finishedBefore)
+  )
+    return false;
   for (const [key, value] of Object.entries(filter.labels ?? {})) {
     if (task.labels[key] !== value) return false;
   }
@@ -215,23 +229,34 @@ export class TaskStore {
     return { tasks, nextCursor, scanned };
   }
 
-  /** How many tasks match; exact for filters one index answers, otherwise counted by a bounded walk. */
-  async count(filter: TaskFilter): Promise<number> {
+  /**
+   * How many tasks match. Exact for filters one index answers (one ZCOUNT). Otherwise counted by a
+   * walk that stops after reading `COUNT_SCAN_MAX` index entries: the answer is then a lower bound
+   * (`exact: false`), so a count never costs more than that many record reads.
+   */
+  async count(filter: TaskFilter): Promise<TaskCount> {
     if (oneIndexAnswers(filter)) {
       const { index } = await this.drivingIndex(filter);
-      return await this.redis.zcount(
+      const count = await this.redis.zcount(
         index,
         filter.createdAfter ?? '-inf',
         filter.createdBefore !== undefined ? `(${filter.createdBefore}` : '+inf',
       );
+      return { count, exact: true };
     }
-    let total = 0;
+    let count = 0;
+    let scanned = 0;
     let after: string | null = null;
     do {
-      const page: TaskPage = await this.list(filter, { first: 500, after });
-      total += page.tasks.length;
+      const page: TaskPage = await this.list(filter, {
+        first: 500,
+        after,
+        maxScan: Math.min(20_000, COUNT_SCAN_MAX - scanned),
+      });
+      count += page.tasks.length;
+      scanned += page.scanned;
       after = page.nextCursor;
-    } while (after);
-    return total;
+    } while (after && scanned < COUNT_SCAN_MAX);
+    return { count, exact: after === null };
   }
 }

@@ -1,6 +1,6 @@
 import { NotFoundError } from '@taskplane/core';
+import { BulkKind, type BulkOperation, type BulkPreview, BulkState, COUNT_SCAN_MAX } from '@taskplane/queue';
 import { builder } from '../builder';
-import { BulkKind, type BulkOperation, type BulkPreview, BulkState } from '../bulk-operations';
 import { AUTH_ERRORS } from './errors';
 import { TaskRef } from './task/types';
 
@@ -22,15 +22,22 @@ const BulkErrorRef = builder.objectRef<{ taskId: string; message: string }>('Bul
 });
 
 export const BulkOperationRef = builder.objectRef<BulkOperation>('BulkOperation').implement({
-  description: 'An operation over every task matching a filter, running in the background',
+  description:
+    'An operation over every task matching a filter, stored in Redis and run in batches by any API process; it resumes after a restart',
   fields: (t) => ({
     id: t.exposeID('id'),
     kind: t.field({ type: BulkKindEnum, resolve: (o) => o.kind }),
     state: t.field({ type: BulkStateEnum, resolve: (o) => o.state }),
     filter: t.field({ type: 'JSON', resolve: (o) => o.filter }),
-    total: t.exposeInt('total'),
-    processed: t.exposeInt('processed'),
-    succeeded: t.exposeInt('succeeded'),
+    total: t.exposeInt('total', {
+      description: 'Tasks that matched when it started (a lower bound when totalExact is false)',
+    }),
+    totalExact: t.exposeBoolean('totalExact'),
+    processed: t.exposeInt('processed', { description: 'Tasks looked at so far' }),
+    succeeded: t.exposeInt('succeeded', { description: 'Tasks it changed' }),
+    skipped: t.exposeInt('skipped', {
+      description: 'Tasks that no longer matched when their turn came (changed by someone else meanwhile)',
+    }),
     failed: t.exposeInt('failed'),
     errors: t.field({ type: [BulkErrorRef], resolve: (o) => o.errors }),
     startedAt: t.field({ type: 'DateTime', resolve: (o) => o.startedAt }),
@@ -41,7 +48,10 @@ export const BulkOperationRef = builder.objectRef<BulkOperation>('BulkOperation'
 export const BulkPreviewRef = builder.objectRef<BulkPreview>('BulkPreview').implement({
   description: 'What a bulk operation would touch (dry run): nothing was changed',
   fields: (t) => ({
-    count: t.exposeInt('count'),
+    count: t.exposeInt('count', {
+      description: `How many tasks match; exact when \`exact\`, otherwise at least this many (a count stops after reading ${COUNT_SCAN_MAX} index entries)`,
+    }),
+    exact: t.exposeBoolean('exact'),
     sample: t.field({
       type: [TaskRef],
       description: 'Up to 10 of the tasks, newest first',

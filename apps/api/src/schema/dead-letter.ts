@@ -1,7 +1,6 @@
 import { lastAttemptError, type Task } from '@taskplane/core';
+import { BulkKind } from '@taskplane/queue';
 import { builder } from '../builder';
-import { BulkKind } from '../bulk-operations';
-import type { Context } from '../context';
 import { BulkResultRef, bulkResult } from './bulk-operation';
 import { AUTH_ERRORS } from './errors';
 import { AttemptErrorRef, TaskRef } from './task/types';
@@ -54,12 +53,7 @@ builder.queryField('deadLetters', (t) =>
 );
 
 /** A bulk mutation over dead letters: the filter is narrowed to dead-lettered tasks, whatever it says. */
-function deadLetterMutation(
-  name: string,
-  description: string,
-  kind: BulkKind,
-  action: (ctx: Context, task: Task) => Promise<unknown>,
-): void {
+function deadLetterMutation(name: string, description: string, kind: BulkKind): void {
   builder.mutationField(name, (t) =>
     t.field({
       type: BulkResultRef,
@@ -75,10 +69,7 @@ function deadLetterMutation(
         return bulkResult(
           args.dryRun,
           () => ctx.bulk.preview(filter),
-          () =>
-            ctx.bulk.run(kind, filter, async (task) => {
-              await action(ctx, task);
-            }),
+          () => ctx.bulk.run(kind, filter),
         );
       },
     }),
@@ -89,14 +80,12 @@ deadLetterMutation(
   'requeueDeadLetters',
   'Run matching dead letters again (dryRun: count and sample only)',
   BulkKind.RequeueDeadLetters,
-  (ctx, task) => ctx.engine.retry(task.id),
 );
 
 deadLetterMutation(
   'purgeDeadLetters',
   'Delete matching dead letters for good (dryRun: count and sample only)',
   BulkKind.PurgeDeadLetters,
-  (ctx, task) => ctx.engine.deleteTasks([task]),
 );
 
 builder.mutationField('cancelTasks', (t) =>
@@ -119,10 +108,7 @@ builder.mutationField('cancelTasks', (t) =>
       return bulkResult(
         args.dryRun,
         () => ctx.bulk.preview(filter),
-        () =>
-          ctx.bulk.run(BulkKind.CancelTasks, filter, async (task) => {
-            await ctx.engine.cancel(task.id, 'cancelled in bulk');
-          }),
+        () => ctx.bulk.run(BulkKind.CancelTasks, filter),
       );
     },
   }),

@@ -1,7 +1,7 @@
 import { NotFoundError, TaskStatus, ValidationError } from '@taskplane/core';
 import type { QueueCounts, QueueSettings, TaskEngine } from '@taskplane/queue';
+import { BulkKind } from '@taskplane/queue';
 import { builder } from '../builder';
-import { BulkKind } from '../bulk-operations';
 import type { QueueStats } from '../live-stats';
 import { BulkResultRef, bulkResult } from './bulk-operation';
 import { AUTH_ERRORS } from './errors';
@@ -186,12 +186,12 @@ builder.mutationField('cleanQueue', (t) =>
       const filter = {
         queue: [args.name],
         status: [status],
-        ...(args.finishedBefore ? { createdBefore: args.finishedBefore.getTime() } : {}),
+        ...(args.finishedBefore ? { finishedBefore: args.finishedBefore.getTime() } : {}),
       };
       return bulkResult(
         args.dryRun,
         () => ctx.bulk.preview(filter),
-        () => ctx.bulk.run(BulkKind.CleanQueue, filter, (task) => ctx.engine.deleteTasks([task])),
+        () => ctx.bulk.run(BulkKind.CleanQueue, filter),
       );
     },
   }),

@@ -71,6 +71,7 @@ const ENTRIES: Record<TaskEventKind, (data: EventData, at: string) => Omit<Timel
   CANCELLED: (d) => ({ title: 'Cancelled', detail: d.reason ?? undefined, tone: 'warn' }),
   // The error was just shown on the failed attempt.
   DEAD_LETTERED: () => ({ title: 'Dead-lettered', tone: 'bad' }),
+  DELETED: () => ({ title: 'Deleted', detail: 'its record was removed', tone: 'neutral' }),
 };
 
 /** One timeline entry for a task event, with the detail its data carries (errors, worker ids). */

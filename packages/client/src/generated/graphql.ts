@@ -53,6 +53,7 @@ export type TaskEventKind =
   | 'BLOCKED'
   | 'CANCELLED'
   | 'DEAD_LETTERED'
+  | 'DELETED'
   | 'FAILED'
   | 'LOG'
   | 'PROGRESS'
@@ -230,8 +231,10 @@ export type BulkOperationFieldsFragment = {
   state: BulkOperationState;
   filter: unknown;
   total: number;
+  totalExact: boolean;
   processed: number;
   succeeded: number;
+  skipped: number;
   failed: number;
   startedAt: string;
   finishedAt: string | null;
@@ -242,6 +245,7 @@ export type BulkResultFieldsFragment = {
   dryRun: boolean;
   preview: {
     count: number;
+    exact: boolean;
     sample: Array<{
       id: string;
       type: string;
@@ -273,8 +277,10 @@ export type BulkResultFieldsFragment = {
     state: BulkOperationState;
     filter: unknown;
     total: number;
+    totalExact: boolean;
     processed: number;
     succeeded: number;
+    skipped: number;
     failed: number;
     startedAt: string;
     finishedAt: string | null;
@@ -510,8 +516,10 @@ export type BulkOperationQuery = {
     state: BulkOperationState;
     filter: unknown;
     total: number;
+    totalExact: boolean;
     processed: number;
     succeeded: number;
+    skipped: number;
     failed: number;
     startedAt: string;
     finishedAt: string | null;
@@ -713,6 +721,7 @@ export type CancelTasksMutation = {
         dryRun: boolean;
         preview: {
           count: number;
+          exact: boolean;
           sample: Array<{
             id: string;
             type: string;
@@ -744,8 +753,10 @@ export type CancelTasksMutation = {
           state: BulkOperationState;
           filter: unknown;
           total: number;
+          totalExact: boolean;
           processed: number;
           succeeded: number;
+          skipped: number;
           failed: number;
           startedAt: string;
           finishedAt: string | null;
@@ -770,6 +781,7 @@ export type CleanQueueMutation = {
         dryRun: boolean;
         preview: {
           count: number;
+          exact: boolean;
           sample: Array<{
             id: string;
             type: string;
@@ -801,8 +813,10 @@ export type CleanQueueMutation = {
           state: BulkOperationState;
           filter: unknown;
           total: number;
+          totalExact: boolean;
           processed: number;
           succeeded: number;
+          skipped: number;
           failed: number;
           startedAt: string;
           finishedAt: string | null;
@@ -832,6 +846,7 @@ export type RequeueDeadLettersMutation = {
         dryRun: boolean;
         preview: {
           count: number;
+          exact: boolean;
           sample: Array<{
             id: string;
             type: string;
@@ -863,8 +878,10 @@ export type RequeueDeadLettersMutation = {
           state: BulkOperationState;
           filter: unknown;
           total: number;
+          totalExact: boolean;
           processed: number;
           succeeded: number;
+          skipped: number;
           failed: number;
           startedAt: string;
           finishedAt: string | null;
@@ -887,6 +904,7 @@ export type PurgeDeadLettersMutation = {
         dryRun: boolean;
         preview: {
           count: number;
+          exact: boolean;
           sample: Array<{
             id: string;
             type: string;
@@ -918,8 +936,10 @@ export type PurgeDeadLettersMutation = {
           state: BulkOperationState;
           filter: unknown;
           total: number;
+          totalExact: boolean;
           processed: number;
           succeeded: number;
+          skipped: number;
           failed: number;
           startedAt: string;
           finishedAt: string | null;
@@ -943,8 +963,10 @@ export type CancelBulkOperationMutation = {
         state: BulkOperationState;
         filter: unknown;
         total: number;
+        totalExact: boolean;
         processed: number;
         succeeded: number;
+        skipped: number;
         failed: number;
         startedAt: string;
         finishedAt: string | null;
@@ -1225,8 +1247,10 @@ export type BulkOperationProgressSubscription = {
     state: BulkOperationState;
     filter: unknown;
     total: number;
+    totalExact: boolean;
     processed: number;
     succeeded: number;
+    skipped: number;
     failed: number;
     startedAt: string;
     finishedAt: string | null;
@@ -1618,8 +1642,10 @@ export const BulkOperationFieldsFragmentDoc = {
           { kind: 'Field', name: { kind: 'Name', value: 'state' } },
           { kind: 'Field', name: { kind: 'Name', value: 'filter' } },
           { kind: 'Field', name: { kind: 'Name', value: 'total' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'totalExact' } },
           { kind: 'Field', name: { kind: 'Name', value: 'processed' } },
           { kind: 'Field', name: { kind: 'Name', value: 'succeeded' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'skipped' } },
           { kind: 'Field', name: { kind: 'Name', value: 'failed' } },
           {
             kind: 'Field',
@@ -1657,6 +1683,7 @@ export const BulkResultFieldsFragmentDoc = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'exact' } },
                 {
                   kind: 'Field',
                   name: { kind: 'Name', value: 'sample' },
@@ -1753,8 +1780,10 @@ export const BulkResultFieldsFragmentDoc = {
           { kind: 'Field', name: { kind: 'Name', value: 'state' } },
           { kind: 'Field', name: { kind: 'Name', value: 'filter' } },
           { kind: 'Field', name: { kind: 'Name', value: 'total' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'totalExact' } },
           { kind: 'Field', name: { kind: 'Name', value: 'processed' } },
           { kind: 'Field', name: { kind: 'Name', value: 'succeeded' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'skipped' } },
           { kind: 'Field', name: { kind: 'Name', value: 'failed' } },
           {
             kind: 'Field',
@@ -2643,8 +2672,10 @@ export const BulkOperationDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'state' } },
           { kind: 'Field', name: { kind: 'Name', value: 'filter' } },
           { kind: 'Field', name: { kind: 'Name', value: 'total' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'totalExact' } },
           { kind: 'Field', name: { kind: 'Name', value: 'processed' } },
           { kind: 'Field', name: { kind: 'Name', value: 'succeeded' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'skipped' } },
           { kind: 'Field', name: { kind: 'Name', value: 'failed' } },
           {
             kind: 'Field',
@@ -3460,8 +3491,10 @@ export const CancelTasksDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'state' } },
           { kind: 'Field', name: { kind: 'Name', value: 'filter' } },
           { kind: 'Field', name: { kind: 'Name', value: 'total' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'totalExact' } },
           { kind: 'Field', name: { kind: 'Name', value: 'processed' } },
           { kind: 'Field', name: { kind: 'Name', value: 'succeeded' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'skipped' } },
           { kind: 'Field', name: { kind: 'Name', value: 'failed' } },
           {
             kind: 'Field',
@@ -3494,6 +3527,7 @@ export const CancelTasksDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'exact' } },
                 {
                   kind: 'Field',
                   name: { kind: 'Name', value: 'sample' },
@@ -3697,8 +3731,10 @@ export const CleanQueueDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'state' } },
           { kind: 'Field', name: { kind: 'Name', value: 'filter' } },
           { kind: 'Field', name: { kind: 'Name', value: 'total' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'totalExact' } },
           { kind: 'Field', name: { kind: 'Name', value: 'processed' } },
           { kind: 'Field', name: { kind: 'Name', value: 'succeeded' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'skipped' } },
           { kind: 'Field', name: { kind: 'Name', value: 'failed' } },
           {
             kind: 'Field',
@@ -3731,6 +3767,7 @@ export const CleanQueueDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'exact' } },
                 {
                   kind: 'Field',
                   name: { kind: 'Name', value: 'sample' },
@@ -3911,8 +3948,10 @@ export const RequeueDeadLettersDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'state' } },
           { kind: 'Field', name: { kind: 'Name', value: 'filter' } },
           { kind: 'Field', name: { kind: 'Name', value: 'total' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'totalExact' } },
           { kind: 'Field', name: { kind: 'Name', value: 'processed' } },
           { kind: 'Field', name: { kind: 'Name', value: 'succeeded' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'skipped' } },
           { kind: 'Field', name: { kind: 'Name', value: 'failed' } },
           {
             kind: 'Field',
@@ -3945,6 +3984,7 @@ export const RequeueDeadLettersDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'exact' } },
                 {
                   kind: 'Field',
                   name: { kind: 'Name', value: 'sample' },
@@ -4125,8 +4165,10 @@ export const PurgeDeadLettersDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'state' } },
           { kind: 'Field', name: { kind: 'Name', value: 'filter' } },
           { kind: 'Field', name: { kind: 'Name', value: 'total' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'totalExact' } },
           { kind: 'Field', name: { kind: 'Name', value: 'processed' } },
           { kind: 'Field', name: { kind: 'Name', value: 'succeeded' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'skipped' } },
           { kind: 'Field', name: { kind: 'Name', value: 'failed' } },
           {
             kind: 'Field',
@@ -4159,6 +4201,7 @@ export const PurgeDeadLettersDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'exact' } },
                 {
                   kind: 'Field',
                   name: { kind: 'Name', value: 'sample' },
@@ -4267,8 +4310,10 @@ export const CancelBulkOperationDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'state' } },
           { kind: 'Field', name: { kind: 'Name', value: 'filter' } },
           { kind: 'Field', name: { kind: 'Name', value: 'total' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'totalExact' } },
           { kind: 'Field', name: { kind: 'Name', value: 'processed' } },
           { kind: 'Field', name: { kind: 'Name', value: 'succeeded' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'skipped' } },
           { kind: 'Field', name: { kind: 'Name', value: 'failed' } },
           {
             kind: 'Field',
@@ -5437,8 +5482,10 @@ export const BulkOperationProgressDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'state' } },
           { kind: 'Field', name: { kind: 'Name', value: 'filter' } },
           { kind: 'Field', name: { kind: 'Name', value: 'total' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'totalExact' } },
           { kind: 'Field', name: { kind: 'Name', value: 'processed' } },
           { kind: 'Field', name: { kind: 'Name', value: 'succeeded' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'skipped' } },
           { kind: 'Field', name: { kind: 'Name', value: 'failed' } },
           {
             kind: 'Field',

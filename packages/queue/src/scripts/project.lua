@@ -7,19 +7,20 @@
   KEYS[2] checkpoint key of the queue
   KEYS[3] Taskplane event stream
   ARGV[1] task key prefix       ARGV[2] index key prefix     ARGV[3] event channel
-  ARGV[4] event stream cap      ARGV[5] BullMQ job key prefix of the queue
+  ARGV[4] event stream cap      ARGV[5] BullMQ key prefix ("<prefix>:q:")
   ARGV[6] idempotency key prefix ARGV[7] idempotency window (seconds)
   ARGV[8] queue name            ARGV[9] entries per call
   Returns {applied entries, last entry id, more remaining (0/1), trimmed past checkpoint (0/1)}
 ]]
 local K_TASK, K_IDX, K_LIVE, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], ARGV[4], KEYS[3]
-local JOB = ARGV[5]
+local BULL = ARGV[5]
 local K_IDEM = ARGV[6]
 local IDEM_TTL = tonumber(ARGV[7])
 local QUEUE = ARGV[8]
 local LIMIT = tonumber(ARGV[9])
 
 --@include common
+--@include bull
 
 local function atOf(entryId)
   return tonumber(string.match(entryId, '^(%d+)'))
@@ -45,10 +46,8 @@ end
 -- The error of attempt n from the job's stack trace list (BullMQ appends one entry per failed
 -- attempt, atomically with the move); the newest entry when no entry names n.
 local function attemptError(jobId, n)
-  local list = decodeJson(rcall('HGET', JOB .. jobId, 'stacktrace'))
-  if type(list) ~= 'table' or #list == 0 then
-    return errorOf(rcall('HGET', JOB .. jobId, 'failedReason'))
-  end
+  local list = bullFailureReasons(QUEUE, jobId)
+  if #list == 0 then return errorOf(nil) end
   for i = #list, 1, -1 do
     local err, attempt = errorOf(list[i])
     if attempt == n then return err end
@@ -63,13 +62,13 @@ local function finalize(rec)
 end
 
 local function create(id, at)
-  local job = rcall('HMGET', JOB .. id, 'name', 'data', 'timestamp', 'delay')
-  if not job[1] then return nil end
-  local data = decodeJson(job[2]) or {}
-  local createdAt = tonumber(job[3]) or at
-  local delay = tonumber(job[4]) or 0
+  local job = bullJob(QUEUE, id)
+  if job == nil then return nil end
+  local data = decodeJson(job.data) or {}
+  local createdAt = job.timestamp or at
+  local delay = job.delay
   local rec = {
-    id = id, type = job[1], queue = QUEUE, labels = cjson.encode(data.labels or {}), createdAt = createdAt,
+    id = id, type = job.name, queue = QUEUE, labels = cjson.encode(data.labels or {}), createdAt = createdAt,
     attempts = '[]', idempotencyKey = data.idempotencyKey or '', parentId = data.parentId or '',
     status = delay > 0 and 'delayed' or 'pending'
   }
@@ -88,6 +87,12 @@ local function create(id, at)
   rcall('ZADD', K_IDX .. 'status:' .. rec.status, createdAt, id)
   for _, key in ipairs(indexKeys(rec)) do rcall('ZADD', key, createdAt, id) end
   if rec.parentId ~= '' then rcall('ZADD', K_IDX .. 'parent:' .. rec.parentId, createdAt, id) end
+  -- The submit's claim on its idempotency key now names a recorded task: it lasts until the task
+  -- finishes (finalize), then the idempotency window.
+  if rec.idempotencyKey ~= '' then
+    if rcall('GET', K_IDEM .. rec.idempotencyKey) == id then rcall('PERSIST', K_IDEM .. rec.idempotencyKey) end
+    if data.submission then rcall('HSET', K_TASK .. id, 'submission', data.submission) end
+  end
   emit('submitted', rec, at, {runAt = delay > 0 and (createdAt + delay) or cjson.null})
   return rec
 end
@@ -122,7 +127,7 @@ handlers['waiting'] = function(id, f, at, next)
     emit('retrying', rec, at, {attempt = n, error = err, runAt = at})
   elseif rec.status == 'running' and prev == 'active' then
     -- A stalled job is moved back with this same entry, then a 'stalled' entry: let that one speak.
-    if next and next.event == 'stalled' and next.jobId == id then return end
+    if next and next.kind == 'stalled' and next.jobId == id then return end
     closeAttempt(rec, at, nil, false)
     if setStatus(rec, 'pending', at) then emit('requeued', rec, at, {reason = 'handed back'}) end
   elseif rec.status == 'delayed' or rec.status == 'blocked' then
@@ -135,7 +140,7 @@ end
 handlers['delayed'] = function(id, f, at)
   local rec = loadRecord(id)
   if rec == nil then return end
-  local runAt = tonumber(f.delay) or at
+  local runAt = f.delay or at
   if rec.status == 'running' then
     local n = #(decodeJson(rec.attempts) or {})
     local err = attemptError(id, n)
@@ -151,7 +156,7 @@ handlers['active'] = function(id, f, at)
   local rec = loadRecord(id)
   if rec == nil then rec = create(id, at) end
   if rec == nil then return end
-  local workerId = rcall('HGET', JOB .. id, 'pb') or cjson.null
+  local workerId = bullWorkerOf(QUEUE, id) or cjson.null
   local n = updateAttempts(rec, function(attempts)
     attempts[#attempts + 1] = {attempt = #attempts + 1, startedAt = at, finishedAt = cjson.null,
       workerId = workerId, error = cjson.null, stalled = false}
@@ -166,7 +171,7 @@ end
 handlers['progress'] = function(id, f, at)
   local rec = loadRecord(id)
   if rec == nil then return end
-  local value = tonumber(f.data)
+  local value = f.progress
   if value == nil then return end
   set(rec, 'progress', value, 'updatedAt', at)
   emit('progress', rec, at, {progress = value})
@@ -177,7 +182,7 @@ handlers['completed'] = function(id, f, at)
   if rec == nil then rec = create(id, at) end
   if rec == nil then return end
   closeAttempt(rec, at, nil, false)
-  local result = f.returnvalue or 'null'
+  local result = f.result or 'null'
   set(rec, 'result', result)
   if setStatus(rec, 'success', at, {'progress', 100}) then
     emit('succeeded', rec, at, {})
@@ -252,16 +257,13 @@ end
 local entries = rcall('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', LIMIT + 1)
 local function fieldsOf(entry)
   if entry == nil then return nil end
-  local f = {}
-  local raw = entry[2]
-  for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
-  return f
+  return bullEntry(entry[2])
 end
 local applied = math.min(#entries, LIMIT)
 local current = fieldsOf(entries[1])
 for i = 1, applied do
   local following = fieldsOf(entries[i + 1])
-  local handler = handlers[current.event]
+  local handler = handlers[current.kind]
   if handler and current.jobId then
     -- Whatever a handler sets on the records it loaded is written in one HSET each.
     handler(current.jobId, current, atOf(entries[i][1]), following)

@@ -1,5 +1,6 @@
 import { type AttemptError, lastAttemptError, type Task, type TaskAttempt } from '@taskplane/core';
 import type { LogLine } from '@taskplane/queue';
+import { COUNT_SCAN_MAX } from '@taskplane/queue';
 import { builder } from '../../builder';
 import { TaskStatusEnum } from '../task-filter';
 
@@ -116,8 +117,12 @@ export const TaskConnectionRef = builder.objectRef<TaskPageShape>('TaskConnectio
     nodes: t.field({ type: [TaskRef], resolve: (p) => p.nodes }),
     pageInfo: t.field({ type: PageInfoRef, resolve: (p) => ({ endCursor: p.endCursor }) }),
     totalCount: t.int({
-      description: 'How many tasks match the filter (exact; may be slow for filters no single index answers)',
-      resolve: (p, _args, ctx) => ctx.engine.store.count(p.filter),
+      description: `How many tasks match the filter: exact when one index answers the filter, otherwise counted by a walk that stops after ${COUNT_SCAN_MAX} index entries (see totalCountExact)`,
+      resolve: async (p, _args, ctx) => (await ctx.engine.store.count(p.filter)).count,
+    }),
+    totalCountExact: t.boolean({
+      description: 'False when totalCount is a lower bound ("at least")',
+      resolve: async (p, _args, ctx) => (await ctx.engine.store.count(p.filter)).exact,
     }),
   }),
 });

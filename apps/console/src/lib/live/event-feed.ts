@@ -20,6 +20,7 @@ export const STATE_CHANGES: TaskEventKind[] = [
   'CANCELLED',
   'DEAD_LETTERED',
   'REQUEUED',
+  'DELETED',
 ];
 
 /**

@@ -1,0 +1,68 @@
+-- The one place Taskplane's scripts read or write BullMQ's private storage (BullMQ 6): its job
+-- hashes, its finished sets and its per-queue event stream. `bull-contract.redis.test.ts` runs real
+-- BullMQ through every transition and fails when an upgrade changes anything relied on here.
+--
+-- Expected local set by the including script: BULL, BullMQ's key prefix ("<prefix>:q:").
+
+-- The key of a job's hash; BullMQ keeps its other keys beside it (`<job key>:logs`, ...).
+local function bullJobKey(queue, id)
+  return BULL .. queue .. ':' .. id
+end
+
+-- What a job was added with: its name (the task type), data (JSON), timestamp and delay.
+local function bullJob(queue, id)
+  local v = rcall('HMGET', bullJobKey(queue, id), 'name', 'data', 'timestamp', 'delay')
+  if not v[1] then return nil end
+  return {name = v[1], data = v[2], timestamp = tonumber(v[3]), delay = tonumber(v[4]) or 0}
+end
+
+-- The worker that took the job last (BullMQ's "processed by"), or nil.
+local function bullWorkerOf(queue, id)
+  local w = rcall('HGET', bullJobKey(queue, id), 'pb')
+  if w == false then return nil end
+  return w
+end
+
+-- Every failed attempt's reason, oldest first: BullMQ appends one stack-trace entry per failed
+-- attempt in the same call that moves the job; `failedReason` holds the last one.
+local function bullFailureReasons(queue, id)
+  local v = rcall('HMGET', bullJobKey(queue, id), 'stacktrace', 'failedReason')
+  local ok, list = pcall(cjson.decode, v[1] or '')
+  if ok and type(list) == 'table' and #list > 0 then return list end
+  if v[2] then return {v[2]} end
+  return {}
+end
+
+-- Where a job stands for deletion: 'missing', 'finished' (in the completed or failed set) or
+-- 'alive' (waiting, delayed, prioritized, active or waiting for children).
+local function bullFinishedState(queue, id)
+  if rcall('EXISTS', bullJobKey(queue, id)) == 0 then return 'missing' end
+  local base = BULL .. queue .. ':'
+  if rcall('ZSCORE', base .. 'completed', id) or rcall('ZSCORE', base .. 'failed', id) then
+    return 'finished'
+  end
+  return 'alive'
+end
+
+-- Remove a finished job the way BullMQ's own removeJob does for one (its keys, its place in the
+-- finished sets). Only for jobs bullFinishedState called 'finished': no parent waits on them.
+local function bullRemoveFinished(queue, id)
+  local base = BULL .. queue .. ':'
+  local key = base .. id
+  rcall('ZREM', base .. 'completed', id)
+  rcall('ZREM', base .. 'failed', id)
+  rcall('DEL', key, key .. ':logs', key .. ':dependencies', key .. ':processed', key .. ':failed',
+    key .. ':unsuccessful')
+end
+
+-- One entry of a queue's BullMQ event stream, in the names the projection uses:
+-- {kind, jobId, prev, delay, progress, result, failedReason}. Kinds are BullMQ's event names
+-- (added, waiting, delayed, active, progress, completed, failed, stalled, removed, waiting-children).
+local function bullEntry(raw)
+  local f = {}
+  for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
+  return {
+    kind = f.event, jobId = f.jobId, prev = f.prev, delay = tonumber(f.delay), progress = tonumber(f.data),
+    result = f.returnvalue, failedReason = f.failedReason
+  }
+end
