@@ -70,3 +70,31 @@ describe('projector leadership', () => {
     await expect.poll(() => h.engine.store.get(id).then((t) => t?.status), { timeout: 3000 }).toBe('delayed');
   });
 });
+
+describe('recording attempts', () => {
+  it('an attempt retried without delay is recorded as a failed attempt, not as a hand-back', async () => {
+    h = await createHarness();
+    // retryAfterMs 0: the server asked for an immediate retry.
+    const { task } = await h.engine.submit({
+      type: 'work',
+      params: { fail: 'transient', retryAfterMs: 0 },
+      maxAttempts: 2,
+    });
+    await h.startWorker();
+    const events = await h.waitForEvents((all) =>
+      all.some((e) => e.taskId === task.id && e.kind === 'dead_lettered'),
+    );
+    expect(events.filter((e) => e.taskId === task.id).map((e) => e.kind)).toEqual([
+      'submitted',
+      'started',
+      'log',
+      'retrying',
+      'started',
+      'log',
+      'failed',
+      'dead_lettered',
+    ]);
+    const done = await h.engine.store.getOrThrow(task.id);
+    expect(done.attempts.map((a) => a.error?.code)).toEqual(['TRANSIENT', 'TRANSIENT']);
+  });
+});

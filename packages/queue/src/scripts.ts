@@ -16,13 +16,17 @@ const TRANSITIONS_LUA = luaTable(
 );
 const FINAL_LUA = luaTable([...FINAL_STATUSES].map((s) => [s, 'true']));
 
-function load(name: string): string {
-  const text = readFileSync(join(here, 'scripts', `${name}.lua`), 'utf8');
+/** A script's text with its `--@include name` lines replaced by `scripts/name.lua`. */
+export function renderLua(text: string): string {
   return text.replace(/^--@include (\w+)$/gm, (_, include: string) =>
     readFileSync(join(here, 'scripts', `${include}.lua`), 'utf8')
       .replace('__TRANSITIONS__', TRANSITIONS_LUA)
       .replace('__FINAL__', FINAL_LUA),
   );
+}
+
+function load(name: string): string {
+  return renderLua(readFileSync(join(here, 'scripts', `${name}.lua`), 'utf8'));
 }
 
 const SCRIPTS = {

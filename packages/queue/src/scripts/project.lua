@@ -43,15 +43,23 @@ local function errorOf(reason)
   return {code = 'TRANSIENT', message = reason or 'unknown failure', retryable = true}, nil
 end
 
--- The error of attempt n from the job's stack trace list (BullMQ appends one entry per failed
--- attempt, atomically with the move); the newest entry when no entry names n.
-local function attemptError(jobId, n)
+-- The error of attempt n from the job's failure reasons (BullMQ appends one per failed attempt,
+-- atomically with the move), or nil when no reason names attempt n: the attempt did not fail (a
+-- hand-back) or failed in a way the worker did not encode (a stall, a lost lock).
+local function attemptFailure(jobId, n)
   local list = bullFailureReasons(QUEUE, jobId)
-  if #list == 0 then return errorOf(nil) end
   for i = #list, 1, -1 do
     local err, attempt = errorOf(list[i])
     if attempt == n then return err end
   end
+  return nil
+end
+
+-- The error of attempt n, or the newest reason when no reason names n.
+local function attemptError(jobId, n)
+  local err = attemptFailure(jobId, n)
+  if err then return err end
+  local list = bullFailureReasons(QUEUE, jobId)
   return (errorOf(list[#list]))
 end
 
@@ -118,13 +126,14 @@ handlers['waiting'] = function(id, f, at, next)
   if prev == nil then return end
   local rec = loadRecord(id)
   if rec == nil then return end
-  if rec.status == 'running' and prev == 'failed' then
-    -- An attempt failed and is retried at once (no backoff delay).
-    local n = #(decodeJson(rec.attempts) or {})
-    local err = attemptError(id, n)
-    closeAttempt(rec, at, err, false)
-    setStatus(rec, 'retrying', at, {'runAt', at, 'lastError', err.message})
-    emit('retrying', rec, at, {attempt = n, error = err, runAt = at})
+  local n = #(decodeJson(rec.attempts) or {})
+  -- BullMQ moves a job retried without delay straight from active to waiting (older versions said
+  -- prev = failed): the attempt failed when a failure reason names it; otherwise it was handed back.
+  local failure = rec.status == 'running' and (prev == 'failed' or prev == 'active') and attemptFailure(id, n)
+  if failure then
+    closeAttempt(rec, at, failure, false)
+    setStatus(rec, 'retrying', at, {'runAt', at, 'lastError', failure.message})
+    emit('retrying', rec, at, {attempt = n, error = failure, runAt = at})
   elseif rec.status == 'running' and prev == 'active' then
     -- A stalled job is moved back with this same entry, then a 'stalled' entry: let that one speak.
     if next and next.kind == 'stalled' and next.jobId == id then return end

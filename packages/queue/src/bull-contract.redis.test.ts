@@ -1,0 +1,194 @@
+// The contract between Taskplane and BullMQ's private storage. Everything Taskplane reads or writes
+// of it is in scripts/bull.lua; this test runs real BullMQ through the transitions Taskplane
+// records and reads them back through bull.lua's own functions. An upgrade of `bullmq` that changes
+// a field, an event name or a key fails here, not in production.
+import { randomBytes } from 'node:crypto';
+import { createRedis, Keys } from '@taskplane/core';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { renderLua } from './scripts';
+import { REDIS_URL } from './testing/harness';
+
+/** Reads a job and its queue's event stream the way the projection and the delete script do. */
+const PROBE = `
+local rcall = redis.call
+local BULL = ARGV[1]
+--@include bull
+local queue, id = ARGV[2], ARGV[3]
+local entries = {}
+for i, e in ipairs(rcall('XRANGE', KEYS[1], '-', '+')) do
+  local f = bullEntry(e[2])
+  if f.jobId == id then entries[#entries + 1] = f end
+end
+local found = {
+  job = bullJob(queue, id) or false, worker = bullWorkerOf(queue, id) or false,
+  reasons = bullFailureReasons(queue, id), state = bullFinishedState(queue, id), entries = entries
+}
+if ARGV[4] == 'remove' then bullRemoveFinished(queue, id) end
+return cjson.encode(found)`;
+
+interface Probe {
+  job: { name: string; data: string; timestamp: number; delay: number } | false;
+  worker: string | false;
+  reasons: string[] | Record<string, never>;
+  state: 'missing' | 'finished' | 'alive';
+  entries: {
+    kind: string;
+    jobId: string;
+    prev?: string;
+    delay?: number;
+    progress?: number;
+    result?: string;
+    failedReason?: string;
+  }[];
+}
+
+let redis: Redis;
+let keys: Keys;
+let queue: Queue;
+const workers: Worker[] = [];
+const QUEUE = 'contract';
+
+beforeEach(async () => {
+  keys = new Keys(`tptest-${randomBytes(4).toString('hex')}`);
+  redis = createRedis({ url: REDIS_URL, role: 'worker' });
+  queue = new Queue(QUEUE, { connection: redis, prefix: keys.bullPrefix });
+});
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.close()));
+  await queue.obliterate({ force: true });
+  await queue.close();
+  redis.disconnect();
+});
+
+async function probe(id: string, action: 'read' | 'remove' = 'read'): Promise<Probe> {
+  const text = (await redis.eval(
+    renderLua(PROBE),
+    1,
+    keys.bullEvents(QUEUE),
+    keys.bullKeyPrefix,
+    QUEUE,
+    id,
+    action,
+  )) as string;
+  return JSON.parse(text) as Probe;
+}
+
+function work(processor: (job: Job) => Promise<unknown>, name = 'w-contract'): Promise<void> {
+  return new Promise((resolve) => {
+    const worker = new Worker(QUEUE, processor, {
+      connection: createRedis({ url: REDIS_URL, role: 'worker' }),
+      prefix: keys.bullPrefix,
+      name,
+      settings: { backoffStrategy: () => 0 },
+    });
+    worker.on('completed', () => resolve());
+    worker.on('failed', (job) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) resolve();
+    });
+    workers.push(worker);
+  });
+}
+
+describe('BullMQ storage as bull.lua reads it', () => {
+  it('a job that reports progress and completes', async () => {
+    await queue.add('sync', { params: { a: 1 } }, { jobId: 'j1', timestamp: 1_700_000_000_000 });
+    const done = work(async (job) => {
+      await job.updateProgress(40);
+      return { ok: true };
+    });
+    await done;
+    const p = await probe('j1');
+    expect(p.job).toEqual({
+      name: 'sync',
+      data: JSON.stringify({ params: { a: 1 } }),
+      timestamp: 1_700_000_000_000,
+      delay: 0,
+    });
+    expect(p.worker).toBe('w-contract');
+    expect(p.state).toBe('finished');
+    expect(p.entries.map((e) => e.kind)).toEqual(['added', 'waiting', 'active', 'progress', 'completed']);
+    expect(p.entries[1]!.prev).toBeUndefined();
+    expect(p.entries[2]).toMatchObject({ prev: 'waiting' });
+    expect(p.entries[3]).toMatchObject({ progress: 40 });
+    expect(p.entries[4]).toMatchObject({ result: JSON.stringify({ ok: true }) });
+  });
+
+  it('failed attempts: retried at once, after a backoff, then failed for good, one reason each', async () => {
+    await queue.add('sync', {}, { jobId: 'j2', attempts: 3, backoff: { type: 'custom' } });
+    let attempt = 0;
+    const done = work(async () => {
+      attempt++;
+      const error =
+        attempt === 3 ? new UnrecoverableError('third') : new Error(attempt === 1 ? 'first' : 'second');
+      // What Taskplane's runner does: the stack BullMQ keeps per attempt is the encoded failure.
+      error.stack = error.message;
+      throw error;
+    });
+    await done;
+    const p = await probe('j2');
+    expect(p.reasons).toEqual(['first', 'second', 'third']);
+    expect(p.state).toBe('finished');
+    // backoffStrategy 0: a failed attempt goes straight back to waiting, said as a move from active
+    // (the projection tells it from a hand-back by the failure reason naming the attempt).
+    expect(p.entries.map((e) => [e.kind, e.prev])).toEqual([
+      ['added', undefined],
+      ['waiting', undefined],
+      ['active', 'waiting'],
+      ['waiting', 'active'],
+      ['active', 'waiting'],
+      ['waiting', 'active'],
+      ['active', 'waiting'],
+      ['failed', 'active'],
+      ['retries-exhausted', undefined],
+    ]);
+    expect(p.entries.at(-2)).toMatchObject({ kind: 'failed', failedReason: 'third' });
+  });
+
+  it('a retry after a backoff delay says when it runs, as a timestamp', async () => {
+    await queue.add('sync', {}, { jobId: 'j3', attempts: 2, backoff: { type: 'fixed', delay: 50 } });
+    let attempt = 0;
+    const before = Date.now();
+    const done = work(async () => {
+      attempt++;
+      if (attempt === 1) throw new Error('later');
+      return 1;
+    });
+    await done;
+    const p = await probe('j3');
+    const delayed = p.entries.find((e) => e.kind === 'delayed');
+    expect(delayed?.delay).toBeGreaterThanOrEqual(before + 50);
+  });
+
+  it('a delayed job and a removed one', async () => {
+    await queue.add('sync', {}, { jobId: 'j4', delay: 60_000 });
+    let p = await probe('j4');
+    expect(p.job).toMatchObject({ delay: 60_000 });
+    expect(p.state).toBe('alive');
+    expect(p.entries.map((e) => e.kind)).toEqual(['added', 'delayed']);
+    await queue.remove('j4');
+    p = await probe('j4');
+    expect(p.state).toBe('missing');
+    expect(p.entries.at(-1)).toMatchObject({ kind: 'removed' });
+  });
+
+  it('removing a finished job the way bull.lua does leaves nothing BullMQ still sees', async () => {
+    void work(async (job) => {
+      if (job.name === 'bad') throw new UnrecoverableError('no');
+      return 'x';
+    });
+    await queue.add('good', {}, { jobId: 'j5' });
+    await queue.add('bad', {}, { jobId: 'j6' });
+    await expect.poll(() => queue.getJobState('j5')).toBe('completed');
+    await expect.poll(() => queue.getJobState('j6')).toBe('failed');
+    for (const id of ['j5', 'j6']) {
+      expect((await probe(id, 'remove')).state).toBe('finished');
+      expect(await queue.getJob(id)).toBeUndefined();
+      expect(
+        await redis.exists(`${keys.bullQueue(QUEUE)}:${id}`, `${keys.bullQueue(QUEUE)}:${id}:logs`),
+      ).toBe(0);
+    }
+    expect(await queue.getJobCounts('completed', 'failed')).toEqual({ completed: 0, failed: 0 });
+  });
+});
