@@ -41,7 +41,8 @@ export function parseTaskRecord(hash: Record<string, string>): Task | null {
     startedAt: num(hash.startedAt),
     finishedAt: num(hash.finishedAt),
     runAt: num(hash.runAt),
-    attemptsMade: attempts.length,
+    // Attempts of the current run (a task run again by hand starts counting anew).
+    attemptsMade: num(hash.attemptsMade) ?? attempts.length,
     maxAttempts: num(hash.maxAttempts) ?? 1,
     timeoutMs: num(hash.timeoutMs) ?? 300_000,
     backoff: json<Backoff>(hash.backoff, { baseDelayMs: 1000, maxDelayMs: 60_000, jitter: 0 }),

@@ -14,7 +14,7 @@ local rcall = redis.call
 local TRANSITIONS = __TRANSITIONS__
 local FINAL = __FINAL__
 
-local RECORD_FIELDS = {'status', 'type', 'queue', 'labels', 'createdAt', 'attempts', 'idempotencyKey', 'parentId'}
+local RECORD_FIELDS = {'status', 'type', 'queue', 'labels', 'createdAt', 'attempts', 'idempotencyKey', 'parentId', 'runStart'}
 
 -- Records loaded by this call, so their gathered writes can be saved together (saveRecords).
 local RECORDS = {}
@@ -29,7 +29,7 @@ local function loadRecord(id)
   if not v[1] then return nil end
   return track({
     id = id, status = v[1], type = v[2], queue = v[3], labels = v[4] or '{}', createdAt = tonumber(v[5]) or 0,
-    attempts = v[6] or '[]', idempotencyKey = v[7] or '', parentId = v[8] or ''
+    attempts = v[6] or '[]', idempotencyKey = v[7] or '', parentId = v[8] or '', runStart = tonumber(v[9]) or 0
   })
 end
 
@@ -102,14 +102,23 @@ local function setStatus(rec, to, at, extra)
   return true
 end
 
--- Attempts are kept as a JSON array on the record: one entry per run of the handler.
+-- Attempts are kept as a JSON array on the record: one entry per run of the handler, across every
+-- time the task was run again by hand. `runStart` is where the current run's attempts begin: attempt
+-- numbers and `attemptsMade` count within it, as BullMQ and the handler do.
 local function updateAttempts(rec, change)
   local ok, attempts = pcall(cjson.decode, rec.attempts)
   if not ok or type(attempts) ~= 'table' then attempts = {} end
   local result = change(attempts)
   rec.attempts = #attempts == 0 and '[]' or cjson.encode(attempts)
-  set(rec, 'attempts', rec.attempts, 'attemptsMade', #attempts)
+  set(rec, 'attempts', rec.attempts, 'attemptsMade', #attempts - rec.runStart)
   return result
+end
+
+-- The number of the current run's latest attempt (1 = its first).
+local function currentAttempt(rec)
+  local ok, attempts = pcall(cjson.decode, rec.attempts)
+  if not ok or type(attempts) ~= 'table' then return 0 end
+  return #attempts - rec.runStart
 end
 
 local function closeAttempt(rec, at, err, stalled)

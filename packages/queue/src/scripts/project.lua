@@ -77,7 +77,7 @@ local function create(id, at)
   local delay = job.delay
   local rec = {
     id = id, type = job.name, queue = QUEUE, labels = cjson.encode(data.labels or {}), createdAt = createdAt,
-    attempts = '[]', idempotencyKey = data.idempotencyKey or '', parentId = data.parentId or '',
+    attempts = '[]', idempotencyKey = data.idempotencyKey or '', parentId = data.parentId or '', runStart = 0,
     status = delay > 0 and 'delayed' or 'pending'
   }
   track(rec)
@@ -106,7 +106,9 @@ local function create(id, at)
 end
 
 local function requeue(rec, at, status)
-  if setStatus(rec, status, at, {'finishedAt', '', 'result', ''}) then
+  local ok, attempts = pcall(cjson.decode, rec.attempts)
+  rec.runStart = (ok and type(attempts) == 'table') and #attempts or 0
+  if setStatus(rec, status, at, {'finishedAt', '', 'result', '', 'runStart', rec.runStart, 'attemptsMade', 0}) then
     emit('requeued', rec, at, {})
   end
 end
@@ -126,7 +128,7 @@ handlers['waiting'] = function(id, f, at, next)
   if prev == nil then return end
   local rec = loadRecord(id)
   if rec == nil then return end
-  local n = #(decodeJson(rec.attempts) or {})
+  local n = currentAttempt(rec)
   -- BullMQ moves a job retried without delay straight from active to waiting (older versions said
   -- prev = failed): the attempt failed when a failure reason names it; otherwise it was handed back.
   local failure = rec.status == 'running' and (prev == 'failed' or prev == 'active') and attemptFailure(id, n)
@@ -151,7 +153,7 @@ handlers['delayed'] = function(id, f, at)
   if rec == nil then return end
   local runAt = f.delay or at
   if rec.status == 'running' then
-    local n = #(decodeJson(rec.attempts) or {})
+    local n = currentAttempt(rec)
     local err = attemptError(id, n)
     closeAttempt(rec, at, err, false)
     setStatus(rec, 'retrying', at, {'runAt', runAt, 'lastError', err.message})
@@ -167,9 +169,9 @@ handlers['active'] = function(id, f, at)
   if rec == nil then return end
   local workerId = bullWorkerOf(QUEUE, id) or cjson.null
   local n = updateAttempts(rec, function(attempts)
-    attempts[#attempts + 1] = {attempt = #attempts + 1, startedAt = at, finishedAt = cjson.null,
+    attempts[#attempts + 1] = {attempt = #attempts + 1 - rec.runStart, startedAt = at, finishedAt = cjson.null,
       workerId = workerId, error = cjson.null, stalled = false}
-    return #attempts
+    return #attempts - rec.runStart
   end)
   if n == 1 then set(rec, 'startedAt', at) end
   if setStatus(rec, 'running', at) then
@@ -208,7 +210,7 @@ handlers['failed'] = function(id, f, at)
     closeAttempt(rec, at, {code = 'CANCELLED', message = 'task was cancelled', retryable = false}, false)
     return
   end
-  local n = #(decodeJson(rec.attempts) or {})
+  local n = currentAttempt(rec)
   closeAttempt(rec, at, err, false)
   if setStatus(rec, 'failed', at, {'lastError', err.message}) then
     emit('failed', rec, at, {attempt = n, error = err})
