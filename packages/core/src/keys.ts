@@ -63,6 +63,10 @@ export class Keys {
   get indexFinished(): string {
     return `${this.indexPrefix}finished`;
   }
+  /** Sorted set, score = when it was dead-lettered: the dead-letter queue in the order it grew. */
+  get indexDeadLettered(): string {
+    return `${this.indexPrefix}dead`;
+  }
   /** String: idempotency key to task id. */
   idempotency(key: string): string {
     return `${this.idempotencyPrefix}${key}`;

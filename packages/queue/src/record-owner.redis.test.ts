@@ -151,3 +151,32 @@ describe('one owner of the task record', () => {
     expect(await danglingIndexEntries()).toEqual([]);
   });
 });
+
+describe('the dead-letter queue', () => {
+  it('lists dead letters by when they were dead-lettered, newest first, paging by cursor', async () => {
+    h = await createHarness();
+    // A is created first but dies last (it is retried once after a backoff); B dies at once.
+    const a = await h.engine.submit({ type: 'work', params: { fail: 'transient' }, maxAttempts: 2 });
+    const b = await h.engine.submit({ type: 'work', params: { fail: 'permanent' } });
+    const host = await h.startWorker();
+    await h.waitForEvents((all) => all.filter((e) => e.kind === 'dead_lettered').length === 2);
+    await host.stop();
+    const filter = { status: ['dead_lettered' as const] };
+    const first = await h.engine.store.list(filter, { first: 1, order: 'deadLettered' });
+    expect(first.tasks.map((t) => t.id)).toEqual([a.task.id]);
+    const second = await h.engine.store.list(filter, {
+      first: 1,
+      after: first.nextCursor,
+      order: 'deadLettered',
+    });
+    expect(second.tasks.map((t) => t.id)).toEqual([b.task.id]);
+    // By creation the order is the other way round.
+    expect((await h.engine.store.list(filter)).tasks.map((t) => t.id)).toEqual([b.task.id, a.task.id]);
+    // Requeued, a task leaves the dead-letter order too.
+    await h.engine.requeue([a.task.id]);
+    expect((await h.engine.store.list(filter, { order: 'deadLettered' })).tasks.map((t) => t.id)).toEqual([
+      b.task.id,
+    ]);
+    expect(await h.redis.zcard(h.keys.indexDeadLettered)).toBe(1);
+  });
+});

@@ -24,6 +24,8 @@ export interface ListOptions {
   after?: string | null;
   /** Stop after reading this many index entries even if the page is not full. */
   maxScan?: number;
+  /** Newest first by creation (default), or dead letters newest first by when they were dead-lettered. */
+  order?: 'created' | 'deadLettered';
 }
 
 export interface LogLine {
@@ -145,8 +147,16 @@ export class TaskStore {
    * conditions whose smallest index is small are intersected in Redis (one ZINTER); otherwise the
    * smallest index is walked and the records checked.
    */
-  private async *candidates(filter: TaskFilter, max: number | string, min: number | string, batch: number) {
-    const { index, size, all } = await this.drivingIndex(filter);
+  private async *candidates(
+    filter: TaskFilter,
+    max: number | string,
+    min: number | string,
+    batch: number,
+    walk?: string,
+  ) {
+    const { index, size, all } = walk
+      ? { index: walk, size: 0, all: [walk] }
+      : await this.drivingIndex(filter);
     if (all.length > 1 && size <= INTERSECT_MAX) {
       const reply = await this.redis.zinter(all.length, ...all, 'AGGREGATE', 'MIN', 'WITHSCORES');
       const hi =
@@ -195,17 +205,21 @@ export class TaskStore {
     const first = Math.min(Math.max(options.first ?? 50, 1), 500);
     const maxScan = options.maxScan ?? 20_000;
     const cursor = options.after ? decodeCursor(options.after) : null;
-    let max: number | string = cursor ? cursor.score : (filter.createdBefore ?? '+inf');
-    if (!cursor && filter.createdBefore !== undefined) max = `(${filter.createdBefore}`;
-    const min = filter.createdAfter ?? '-inf';
+    // Dead letters by when they died walk their own index, scored by that time: creation times are
+    // then checked on the records.
+    const byDeath = options.order === 'deadLettered';
+    let max: number | string = cursor ? cursor.score : byDeath ? '+inf' : (filter.createdBefore ?? '+inf');
+    if (!cursor && !byDeath && filter.createdBefore !== undefined) max = `(${filter.createdBefore}`;
+    const min = byDeath ? '-inf' : (filter.createdAfter ?? '-inf');
     const tasks: Task[] = [];
     let scanned = 0;
     let lastScore = 0;
     let lastId = '';
     let exhausted = false;
     // When the index alone answers the filter every record read is returned: read just a page.
-    const batch = oneIndexAnswers(filter) ? first : BATCH;
-    for await (const { entries, last } of this.candidates(filter, max, min, batch)) {
+    const batch = !byDeath && oneIndexAnswers(filter) ? first : BATCH;
+    const walk = byDeath ? this.keys.indexDeadLettered : undefined;
+    for await (const { entries, last } of this.candidates(filter, max, min, batch, walk)) {
       // The walk starts at the cursor's score; ties there that sort at or above the cursor's id
       // (descending by member) were on earlier pages. Many tasks share a millisecond, so such ties
       // can span more than one batch.

@@ -35,7 +35,8 @@ builder.queryField('deadLetters', (t) =>
   t.field({
     type: DeadLetterConnectionRef,
     authScopes: { viewer: true },
-    description: 'The dead-letter queue: dead-lettered tasks matching the filter, newest first',
+    description:
+      'The dead-letter queue: dead-lettered tasks matching the filter, the most recently dead-lettered first',
     args: {
       filter: t.arg({ type: TaskFilterInput, required: false }),
       first: t.arg.int({ defaultValue: 50 }),
@@ -46,6 +47,7 @@ builder.queryField('deadLetters', (t) =>
       const page = await ctx.engine.store.list(filter, {
         first: args.first ?? 50,
         after: args.after ?? null,
+        order: 'deadLettered',
       });
       return { nodes: page.tasks, endCursor: page.nextCursor };
     },

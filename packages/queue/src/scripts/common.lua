@@ -99,6 +99,9 @@ local function setStatus(rec, to, at, extra)
   elseif FINAL[from] then
     rcall('ZREM', K_IDX .. 'finished', rec.id)
   end
+  -- The dead-letter queue in the order it grew (listing dead letters by when they died).
+  if to == 'dead_lettered' then rcall('ZADD', K_IDX .. 'dead', at, rec.id)
+  elseif from == 'dead_lettered' then rcall('ZREM', K_IDX .. 'dead', rec.id) end
   return true
 end
 

@@ -36,6 +36,7 @@ for i = 10, #ARGV do
   if rec == nil then
     -- An index entry without a record (an older version's leftovers): drop it where retention looks.
     rcall('ZREM', K_IDX .. 'finished', id)
+    rcall('ZREM', K_IDX .. 'dead', id)
     for status in pairs(FINAL) do rcall('ZREM', K_IDX .. 'status:' .. status, id) end
     out[#out + 1] = 0
   else
@@ -50,6 +51,7 @@ for i = 10, #ARGV do
       rcall('DEL', K_TASK .. id, K_TASK .. id .. ':log')
       rcall('ZREM', K_IDX .. 'status:' .. rec.status, id)
       rcall('ZREM', K_IDX .. 'finished', id)
+      rcall('ZREM', K_IDX .. 'dead', id)
       for _, key in ipairs(indexKeys(rec)) do rcall('ZREM', key, id) end
       if rec.parentId ~= '' then rcall('ZREM', K_IDX .. 'parent:' .. rec.parentId, id) end
       if rec.idempotencyKey ~= '' and rcall('GET', K_IDEM .. rec.idempotencyKey) == id then
