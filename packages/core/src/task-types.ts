@@ -106,7 +106,10 @@ export function fieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
     if (issue.code === 'unrecognized_keys') {
       return { path: [...parts, ...issue.keys].join('.'), message: 'unknown field' };
     }
-    return { path: parts.join('.') || '(root)', message: issue.message };
+    // A missing field says so, whatever message its schema gives a wrong value.
+    // (The input is on the issue when parsed with `reportInput`.)
+    const missing = issue.code === 'invalid_type' && 'input' in issue && issue.input === undefined;
+    return { path: parts.join('.') || '(root)', message: missing ? 'required' : issue.message };
   });
 }
 
@@ -153,7 +156,7 @@ export class TaskTypeRegistry {
   /** Validate and normalise parameters (defaults applied); throws `ValidationError` naming fields. */
   parseParams(typeName: string, params: unknown): Record<string, unknown> {
     const type = this.get(typeName);
-    const parsed = type.params.safeParse(params);
+    const parsed = type.params.safeParse(params, { reportInput: true });
     if (!parsed.success) {
       const fields = fieldErrors(parsed.error, 'params');
       throw new ValidationError(
