@@ -10,9 +10,17 @@
  *   (default `<repo>/.taskplane`).
  * - `TASKPLANE_DEFAULT_REDIS_URL`: the address probed when `redis.url` is null
  *   (default `redis://127.0.0.1:6379`); tests point it at a closed port.
+ * - `TASKPLANE_DEMO_CATALOGUE_PORT`: where the bundled demo catalogue listens when
+ *   `catalogue.base_url` is null (default 4100, the address the README's examples use; a free
+ *   port when it is taken, and the banner says which).
+ *
+ * Stopping goes in the order the work flows: the API and the console (no new tasks), then the
+ * worker (it drains: running tasks finish within `workers.shutdown_timeout` or are handed back),
+ * then the catalogue those tasks still read from, then an embedded Redis.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +39,15 @@ import {
 import { buildConsole, CONSOLE_DIR, CONSOLE_ENTRY, consoleBuildIsStale } from './console-build';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const LAUNCHER_VARS = ['TASKPLANE_DATA_DIR', 'TASKPLANE_DEFAULT_REDIS_URL'] as const;
+const LAUNCHER_VARS = [
+  'TASKPLANE_DATA_DIR',
+  'TASKPLANE_DEFAULT_REDIS_URL',
+  'TASKPLANE_DEMO_CATALOGUE_PORT',
+] as const;
+/** The demo catalogue's port unless taken: the README's examples name `http://127.0.0.1:4100/products/p1`. */
+const DEMO_CATALOGUE_PORT = 4100;
+/** The order children stop in; those of one step stop together. */
+const STOP_ORDER: Tag[][] = [['api', 'console'], ['worker'], ['catalog']];
 /** Longest wait for the API and console to answer after they start. */
 const READY_TIMEOUT_MS = 60_000;
 /** Added to `workers.shutdown_timeout` before a child that ignores SIGTERM is killed. */
@@ -153,10 +169,31 @@ function run(tag: Tag, args: string[], env: Env, cwd = ROOT): Child {
   return { tag, process: child, exited };
 }
 
+/** Whether `port` can be listened on at 127.0.0.1 right now. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+async function demoCataloguePort(): Promise<number> {
+  const wanted = Number(process.env.TASKPLANE_DEMO_CATALOGUE_PORT || DEMO_CATALOGUE_PORT);
+  if (await portIsFree(wanted)) return wanted;
+  const port = await freePort();
+  print('catalog', `port ${wanted} is taken; the demo catalogue uses ${port} (the banner's example uses it)`);
+  return port;
+}
+
+/** A command line argument quoted for POSIX shells. */
+const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+
 const isRunning = (child: Child) => child.process.exitCode === null && child.process.signalCode === null;
 
 async function stopChild(child: Child, timeoutMs: number): Promise<void> {
   if (!isRunning(child)) return;
+  print(child.tag, 'stopping');
   child.process.kill('SIGTERM');
   const timer = setTimeout(() => {
     print(child.tag, `did not stop within ${timeoutMs} ms; killing it`);
@@ -164,6 +201,7 @@ async function stopChild(child: Child, timeoutMs: number): Promise<void> {
   }, timeoutMs);
   await child.exited;
   clearTimeout(timer);
+  print(child.tag, 'stopped');
 }
 
 /** Poll `url` until `accept(status)`; false when `deadline` passes or `cancelled()` turns true. */
@@ -211,7 +249,10 @@ async function main(): Promise<void> {
     stopping = true;
     if (reason) process.stderr.write(`${reason}\n`);
     const timeoutMs = config.workers.shutdown_timeout + STOP_MARGIN_MS;
-    await Promise.all(children.map((child) => stopChild(child, timeoutMs)));
+    for (const step of STOP_ORDER) {
+      const group = children.filter((child) => step.includes(child.tag));
+      await Promise.all(group.map((child) => stopChild(child, timeoutMs)));
+    }
     if (redis?.embedded) {
       print('redis', `stopping the embedded redis-server (pid ${redis.embedded.pid})`);
       await redis.embedded.stop();
@@ -247,7 +288,8 @@ async function main(): Promise<void> {
     config.auth.bootstrap_token ??
     (config.mode === 'development' ? `tp_dev_${randomBytes(18).toString('base64url')}` : null);
   // No marketplace configured: run the bundled demo catalogue so the product-sync tasks have a source.
-  const demoCatalogue = config.catalogue.base_url === null ? httpUrl('127.0.0.1', await freePort()) : null;
+  const demoCatalogue =
+    config.catalogue.base_url === null ? httpUrl('127.0.0.1', await demoCataloguePort()) : null;
   const started: Child[] = [
     run('api', ['--import', 'tsx', 'apps/api/src/main.ts'], {
       ...appEnv,
@@ -299,6 +341,17 @@ async function main(): Promise<void> {
     if (stopping) return;
     return shutdown(1, `the console did not answer at ${consoleUrl} within ${READY_TIMEOUT_MS} ms`);
   }
+  // One command that works as pasted: a product of the demo catalogue, this API, this token.
+  const example = demoCatalogue
+    ? [
+        ...(apiUrl === 'http://127.0.0.1:4000' ? [] : [`TASKPLANE_URL=${apiUrl}/graphql`]),
+        // A configured bootstrap token is a secret the operator has: never echo it.
+        ...(adminToken && !config.auth.bootstrap_token ? [`TASKPLANE_TOKEN=${adminToken}`] : []),
+        'pnpm exec taskplane submit single_product --params',
+        shellQuote(JSON.stringify({ url: `${demoCatalogue}/products/p1` })),
+        '--label shop=demo',
+      ].join(' ')
+    : null;
   const where = redis.embedded
     ? `${redis.url} (embedded redis-server pid ${redis.embedded.pid}, data in ${redis.embedded.dir})`
     : `${redactUrl(redis.url)} (not started by Taskplane)`;
@@ -315,6 +368,7 @@ async function main(): Promise<void> {
       ...(adminToken && !config.auth.bootstrap_token
         ? [`  Sign in: ${adminToken} (development admin token, new each start)`]
         : []),
+      ...(example ? ['Try it:', `  ${example}`] : []),
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

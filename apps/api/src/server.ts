@@ -111,6 +111,8 @@ export function createApiServer(services: Services, logger: Logger): ApiServer {
     const timer = metrics.latency.startTimer({
       route: url.pathname.startsWith('/api/') ? '/api' : url.pathname,
     });
+    // A server-sent event stream lasts as long as its subscription: it is not a request duration.
+    let stream = false;
     route(req, url)
       .catch((error: unknown) => {
         if (error instanceof BodyTooLarge) {
@@ -126,9 +128,14 @@ export function createApiServer(services: Services, logger: Logger): ApiServer {
         logger.error({ err: error }, 'request failed');
         return plain(500, { errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL' } }] });
       })
-      .then((response) => send(res, response))
+      .then((response) => {
+        stream = response.headers.get('content-type')?.startsWith('text/event-stream') ?? false;
+        return send(res, response);
+      })
       .catch(() => res.destroy())
-      .finally(() => timer());
+      .finally(() => {
+        if (!stream) timer();
+      });
   });
   const ws = attachWebSocket(http, yoga, services, metrics, limiter, logger);
 

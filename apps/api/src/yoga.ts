@@ -5,10 +5,11 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { isTaskplaneError, type Logger } from '@taskplane/core';
+import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { authenticate } from './auth/authenticate';
 import type { Context, Services } from './context';
-import { createMaskError } from './errors';
+import { createMaskError, RequestErrorCode, requestError } from './errors';
 import type { ApiMetrics } from './metrics';
 import { persistedOperationsPlugin } from './persisted-operations';
 import type { RateLimiter } from './rate-limit';
@@ -19,6 +20,17 @@ import { useSharedSubscriptionExecution } from './shared-subscriptions';
 export interface ServerContext {
   /** Set by the WebSocket server for operations it runs through Yoga's envelope. */
   connectionContext?: Omit<Context, keyof Services>;
+}
+
+/** A GraphQL error about the request rather than the server (anything but INTERNAL). */
+function isClientMistake(value: unknown): boolean {
+  if (!(value instanceof GraphQLError)) return false;
+  const code = value.extensions?.code;
+  if (code !== undefined) return code !== 'INTERNAL' && code !== 'UNAVAILABLE';
+  const cause = value.originalError;
+  // No cause: the document or a variable is wrong; a GraphQL cause: a scalar refused a value;
+  // one of our typed errors: VALIDATION, NOT_FOUND and the like. Anything else is a fault.
+  return !cause || cause instanceof GraphQLError || (isTaskplaneError(cause) && cause.code !== 'UNAVAILABLE');
 }
 
 /** An origin may call the API if it is on the allow-list, or the API's own. */
@@ -43,12 +55,23 @@ export function createGraphQL(services: Services, metrics: ApiMetrics, limiter: 
         for (const e of r.errors ?? []) metrics.errors.inc({ code: String(e.extensions?.code ?? 'GRAPHQL') });
     },
   };
+  // Validation errors (the schema's rules and the limits below) with a stable code and, in
+  // production, without suggestions. Errors of execution go through `maskError`.
+  const codeValidationErrors: Plugin = {
+    onValidate() {
+      return ({ result, setResult }) => {
+        if (result.length > 0)
+          setResult(result.map((e) => requestError(e, RequestErrorCode.ValidationFailed, production)));
+      };
+    },
+  };
   const plugins: Plugin[] = [
+    codeValidationErrors,
     useCSRFPrevention({ requestHeaders: ['authorization', 'x-taskplane-csrf', 'graphql-require-preflight'] }),
     maxTokensPlugin({ n: api.max_tokens }),
     maxDepthPlugin({ n: api.max_depth, ignoreIntrospection: true }),
     maxAliasesPlugin({ n: api.max_aliases }),
-    costLimitPlugin({ maxCost: 20_000, ignoreIntrospection: true }),
+    costLimitPlugin({ maxCost: api.max_cost, ignoreIntrospection: true }),
     countErrors,
     useSharedSubscriptionExecution(() => metrics.executions.inc()),
   ];
@@ -65,9 +88,14 @@ export function createGraphQL(services: Services, metrics: ApiMetrics, limiter: 
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
       warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error(args.map(String).join(' ')),
+      // Yoga logs the errors it answers with; those about the request (a bad variable, a limit,
+      // a VALIDATION) are the client's mistake, not a fault to page anyone about.
+      error: (...args) =>
+        args.some(isClientMistake)
+          ? logger.debug(args.map(String).join(' '))
+          : logger.error(args.map(String).join(' ')),
     },
-    maskedErrors: { maskError: createMaskError(logger) },
+    maskedErrors: { maskError: createMaskError(logger, production) },
     cors: (request) => {
       const origin = request.headers.get('origin');
       if (!originAllowed(origin, api.allowed_origins, request.headers.get('host'))) return false;

@@ -29,4 +29,8 @@ Options
   --json         machine-readable output
   -h, --help     this text
 
+Example (against \`pnpm start\` and its demo catalogue; it prints this line with your token):
+  export TASKPLANE_TOKEN=tp_dev_...
+  taskplane submit single_product --params '{"url":"http://127.0.0.1:4100/products/p1"}' --label shop=demo
+
 Exit codes: 0 ok, 1 the operation failed (the message names its code), 2 usage error.`;

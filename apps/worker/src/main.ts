@@ -27,6 +27,20 @@ const host = new WorkerHost({
   logger,
   catalogueBaseUrl: config.catalogue.base_url ?? 'http://127.0.0.1:4100',
 });
+// The runtime drains on the first SIGINT/SIGTERM. A second one forces, but says what that means
+// first rather than letting the default action kill the process silently mid-drain.
+let stopSignals = 0;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    stopSignals += 1;
+    if (stopSignals < 2) return;
+    logger.warn(
+      { signal },
+      'second stop signal: exiting without draining; running tasks run again after the stalled check',
+    );
+    process.exit(130);
+  });
+}
 runtime.onShutdown(async () => {
   await host.stop();
   await engine.close();

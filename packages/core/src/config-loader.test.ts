@@ -36,6 +36,17 @@ describe('loadConfig', () => {
     });
   });
 
+  it('ignores the client settings TASKPLANE_URL and TASKPLANE_TOKEN exported for the CLI', () => {
+    const config = loadConfig({
+      env: {
+        TASKPLANE_URL: 'http://127.0.0.1:4000/graphql',
+        TASKPLANE_TOKEN: 'tp_abc',
+        TASKPLANE_API__PORT: '4100',
+      },
+    });
+    expect(config.api.port).toBe(4100);
+  });
+
   it('merges an operator file over the defaults', () => {
     const config = loadConfig({ file: file('api:\n  port: 4100\nretry:\n  base_delay: 250ms\n') });
     expect(config.api.port).toBe(4100);

@@ -26,6 +26,10 @@ const NOT_OVERRIDES = new Set([
   'TASKPLANE_DATA_DIR', // where `pnpm start` keeps the embedded Redis's data
   'TASKPLANE_DEFAULT_REDIS_URL', // what `pnpm start` probes when redis.url is null
   'TASKPLANE_API_URL', // the API the console server points browsers at
+  // Client settings of the CLI and @taskplane/client (README: "export TASKPLANE_URL=... TASKPLANE_TOKEN=..."),
+  // exported in the same shell that runs `pnpm start` or `taskplane worker start`.
+  'TASKPLANE_URL',
+  'TASKPLANE_TOKEN',
 ]);
 
 export interface LoadConfigOptions {

@@ -109,9 +109,22 @@ export const TaskplaneConfig = z.strictObject({
     max_depth: z.number().int().min(1),
     max_aliases: z.number().int().min(1),
     max_tokens: z.number().int().min(1),
+    /**
+     * Highest query cost (graphql-armor: 2 per object, 1 per scalar, times 1.5 per level of depth;
+     * page sizes do not count). Default 50000: a page of 500 tasks with their attempts and errors,
+     * as the README's query asks, costs about 29000.
+     */
+    max_cost: z.number().int().min(100),
     /** Largest request body or WebSocket message, in bytes. */
     max_body_bytes: z.number().int().min(1024),
     max_subscriptions_per_socket: z.number().int().min(1),
+    /**
+     * Deepest nesting of a task's `params` (objects and arrays); deeper is refused with VALIDATION
+     * before anything walks it. Default 32.
+     */
+    max_params_depth: z.number().int().min(1).max(1000),
+    /** Largest task `params` as JSON, in bytes; larger is refused with VALIDATION. Default 65536. */
+    max_params_bytes: z.number().int().min(256),
     /** Requests per minute per token; null = unlimited. */
     rate_limit_per_minute: z.number().int().min(1).nullable(),
     /**

@@ -18,7 +18,16 @@ export interface TaskTypeDefinition<P = unknown> {
   };
 }
 
-const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+/**
+ * A product of the demo catalogue `pnpm start` runs (test/fixtures/catalogue, port 4100 unless
+ * taken): the example the README, `taskplane --help` and the console's Submit form show, so that
+ * an example pasted as written succeeds.
+ */
+export const DEMO_PRODUCT_URL = 'http://127.0.0.1:4100/products/p1';
+
+const url = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .meta({ examples: [DEMO_PRODUCT_URL] });
 
 /** `single_product`: fetch and store one product page. */
 export const SingleProductParams = z.strictObject({ url });
@@ -40,7 +49,10 @@ export type SearchKeywordsParams = z.infer<typeof SearchKeywordsParams>;
 
 /** `shop_crawl`: walk a shop's product listing. */
 export const ShopCrawlParams = z.strictObject({
-  shop_id: z.string().min(1),
+  shop_id: z
+    .string()
+    .min(1)
+    .meta({ examples: ['s1'] }),
   max_pages: z.number().int().min(1).max(1000).default(10),
 });
 export type ShopCrawlParams = z.infer<typeof ShopCrawlParams>;
@@ -94,7 +106,10 @@ export function fieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
     if (issue.code === 'unrecognized_keys') {
       return { path: [...parts, ...issue.keys].join('.'), message: 'unknown field' };
     }
-    return { path: parts.join('.') || '(root)', message: issue.message };
+    // A missing field says so, whatever message its schema gives a wrong value.
+    // (The input is on the issue when parsed with `reportInput`.)
+    const missing = issue.code === 'invalid_type' && 'input' in issue && issue.input === undefined;
+    return { path: parts.join('.') || '(root)', message: missing ? 'required' : issue.message };
   });
 }
 
@@ -141,7 +156,7 @@ export class TaskTypeRegistry {
   /** Validate and normalise parameters (defaults applied); throws `ValidationError` naming fields. */
   parseParams(typeName: string, params: unknown): Record<string, unknown> {
     const type = this.get(typeName);
-    const parsed = type.params.safeParse(params);
+    const parsed = type.params.safeParse(params, { reportInput: true });
     if (!parsed.success) {
       const fields = fieldErrors(parsed.error, 'params');
       throw new ValidationError(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorCode } from './errors';
+import { ErrorCode, type FieldError } from './errors';
 import { TaskStatus } from './task-status';
 
 export const PRIORITY_MIN = 1;
@@ -20,7 +20,19 @@ export const LabelKey = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9_.\-/]+$/, 'label keys use letters, digits and _ . - /');
-export const Labels = z.record(LabelKey, z.string().max(256));
+/** Most labels one task carries: each is an index entry (a Redis key) of its own. */
+export const MAX_LABELS = 20;
+/** Longest label value, in characters. */
+export const MAX_LABEL_VALUE = 256;
+/** C0 and C1 control characters (ANSI escapes among them): labels are printed to terminals. */
+const CONTROL_CHARACTERS = /\p{Cc}/u;
+export const LabelValue = z
+  .string()
+  .max(MAX_LABEL_VALUE)
+  .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters');
+export const Labels = z
+  .record(LabelKey, LabelValue)
+  .refine((labels) => Object.keys(labels).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`);
 export type Labels = z.infer<typeof Labels>;
 
 export const Backoff = z.strictObject({
@@ -130,3 +142,30 @@ export const TaskFilter = z.strictObject({
   finishedBefore: z.number().optional(),
 });
 export type TaskFilter = z.infer<typeof TaskFilter>;
+
+/** Bounds on a task's `params` (`api.max_params_depth`, `api.max_params_bytes`). */
+export interface ParamsLimits {
+  maxDepth: number;
+  maxBytes: number;
+}
+
+/**
+ * Field errors for `params` nested deeper or larger than `limits`, found without recursion: a
+ * value nested 10,000 deep overflowed the stack of whatever walked it next. Empty when it fits.
+ */
+export function paramsLimitErrors(params: unknown, limits: ParamsLimits): FieldError[] {
+  const stack: [unknown, number][] = [[params, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= limits.maxDepth) {
+      return [{ path: 'params', message: `nested deeper than ${limits.maxDepth} levels` }];
+    }
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(params) ?? '');
+  if (bytes > limits.maxBytes) {
+    return [{ path: 'params', message: `${bytes} bytes as JSON, more than ${limits.maxBytes}` }];
+  }
+  return [];
+}

@@ -1,4 +1,4 @@
-import { ConflictError, TERMINAL_EVENT_KINDS, ValidationError } from '@taskplane/core';
+import { ConflictError, compareStreamIds, TERMINAL_EVENT_KINDS, ValidationError } from '@taskplane/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { trimFinished } from './retention';
 import { createHarness, type Harness } from './testing/harness';
@@ -31,7 +31,8 @@ describe('task engine', () => {
     expect(done.attempts[0]!.workerId).toMatch(/^w-/);
     expect(await h.engine.store.logs(task.id)).toMatchObject([{ line: 'attempt 1 starting' }]);
     const cursors = events.map((e) => e.cursor);
-    expect([...cursors].sort()).toEqual(cursors);
+    // Numerically: as strings, "...-10" sorts before "...-9".
+    expect([...cursors].sort(compareStreamIds)).toEqual(cursors);
   });
 
   it('rejects bad parameters with field errors and enqueues nothing', async () => {

@@ -124,11 +124,13 @@ export function createProcessor(options: RunnerOptions) {
   ): Promise<unknown> {
     const id = job.id!;
     const attempt = Math.max(1, job.attemptsStarted);
+    // The retry budget counts failed attempts, as BullMQ's own retry does (`attemptsMade`), not
+    // started ones: a run handed back by a stopping worker started but did not use an attempt.
+    const lastAttempt = job.attemptsMade + 1 >= job.opts.attempts!;
     const fail = (error: Error) => {
       const classified = classify(error);
       const message = encodeFailure(classified, attempt);
-      if (!classified.retryable || attempt >= job.opts.attempts!)
-        return bare(new UnrecoverableError(message));
+      if (!classified.retryable || lastAttempt) return bare(new UnrecoverableError(message));
       return bare(
         new RetryableAttemptError(
           message,

@@ -1,4 +1,11 @@
-import { type Keys, lastAttemptError, NotFoundError, type Task, type TaskFilter } from '@taskplane/core';
+import {
+  type Keys,
+  lastAttemptError,
+  NotFoundError,
+  type Task,
+  type TaskFilter,
+  ValidationError,
+} from '@taskplane/core';
 import type { Redis } from 'ioredis';
 import { parseTaskRecord } from './task-record';
 
@@ -41,11 +48,26 @@ function encodeCursor(score: number, id: string): string {
   return Buffer.from(`${score}:${id}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { score: number; id: string } | null {
+/** Largest page `list` returns (the GraphQL schema documents it for `tasks` and `deadLetters`). */
+export const MAX_PAGE_SIZE = 500;
+
+/** A cursor `list` handed out, or a VALIDATION error naming `after`: garbage never reads as "from the start". */
+function decodeCursor(cursor: string): { score: number; id: string } {
   const text = Buffer.from(cursor, 'base64url').toString();
   const at = text.indexOf(':');
   const score = Number(text.slice(0, at));
-  return at > 0 && Number.isFinite(score) ? { score, id: text.slice(at + 1) } : null;
+  const id = text.slice(at + 1);
+  if (at > 0 && Number.isFinite(score) && id && encodeCursor(score, id) === cursor) return { score, id };
+  throw new ValidationError('after is not a cursor of this list; pass a pageInfo.endCursor', [
+    { path: 'after', message: 'not a cursor of this list' },
+  ]);
+}
+
+function checkPageSize(first: number): number {
+  if (Number.isInteger(first) && first >= 1 && first <= MAX_PAGE_SIZE) return first;
+  throw new ValidationError(`first must be between 1 and ${MAX_PAGE_SIZE}`, [
+    { path: 'first', message: `must be between 1 and ${MAX_PAGE_SIZE}` },
+  ]);
 }
 
 /** Does the filter name at most one index (and a time range), so the index alone answers it? */
@@ -202,7 +224,7 @@ export class TaskStore {
 
   /** Tasks matching `filter`, newest first, `first` at a time. */
   async list(filter: TaskFilter, options: ListOptions = {}): Promise<TaskPage> {
-    const first = Math.min(Math.max(options.first ?? 50, 1), 500);
+    const first = checkPageSize(options.first ?? 50);
     const maxScan = options.maxScan ?? 20_000;
     const cursor = options.after ? decodeCursor(options.after) : null;
     // Dead letters by when they died walk their own index, scored by that time: creation times are

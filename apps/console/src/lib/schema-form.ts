@@ -16,6 +16,7 @@ interface JsonSchema {
   default?: unknown;
   description?: string;
   title?: string;
+  examples?: unknown[];
   items?: JsonSchema;
   properties?: Record<string, JsonSchema>;
   required?: string[];
@@ -26,6 +27,8 @@ interface Common {
   label: string;
   required: boolean;
   description?: string;
+  /** The schema's first example, shown as the input's placeholder. */
+  example?: string;
 }
 
 export type FieldSpec = Common &
@@ -54,12 +57,18 @@ function textFormat(format: string | undefined): 'uri' | 'date-time' | undefined
   return format === 'uri' || format === 'date-time' ? format : undefined;
 }
 
+function firstExample(examples: unknown[] | undefined): string | undefined {
+  const [example] = examples ?? [];
+  return typeof example === 'string' ? example : undefined;
+}
+
 function fieldSpec(name: string, schema: JsonSchema, required: boolean): FieldSpec {
   const common: Common = {
     name,
     label: schema.title ?? label(name),
     required,
     description: schema.description,
+    example: firstExample(schema.examples) ?? firstExample(schema.items?.examples),
   };
   const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
   if (schema.enum?.every((option) => typeof option === 'string')) {
