@@ -175,6 +175,7 @@ export class TaskStore {
     min: number | string,
     batch: number,
     walk?: string,
+    after?: { score: number; id: string } | null,
   ) {
     const { index, size, all } = walk
       ? { index: walk, size: 0, all: [walk] }
@@ -200,6 +201,33 @@ export class TaskStore {
       for (let i = 0; i < found.length; i += batch)
         yield { entries: found.slice(i, i + batch), last: i + batch >= found.length };
       return;
+    }
+    // A page after a cursor whose task is still in the index starts right after it, by rank: no
+    // re-reading of the cursor's own millisecond, no second round to fill the page.
+    if (after && (all.length === 1 || size > INTERSECT_MAX)) {
+      const replies =
+        (await this.redis.pipeline().zrevrank(index, after.id).zscore(index, after.id).exec()) ?? [];
+      const rank = replies[0]?.[1];
+      const score = replies[1]?.[1];
+      if (typeof rank === 'number' && Number(score) === after.score) {
+        const lo = typeof min === 'number' ? min : Number.NEGATIVE_INFINITY;
+        for (let from = rank + 1; ; from += batch) {
+          const reply = await this.redis.zrange(index, from, from + batch - 1, 'REV', 'WITHSCORES');
+          const entries: [string, number][] = [];
+          let below = false;
+          for (let i = 0; i < reply.length; i += 2) {
+            const entryScore = Number(reply[i + 1]);
+            if (entryScore < lo) {
+              below = true;
+              break;
+            }
+            entries.push([reply[i]!, entryScore]);
+          }
+          const last = below || reply.length / 2 < batch;
+          yield { entries, last };
+          if (last) return;
+        }
+      }
     }
     let offset = 0;
     for (;;) {
@@ -241,7 +269,7 @@ export class TaskStore {
     // When the index alone answers the filter every record read is returned: read just a page.
     const batch = !byDeath && oneIndexAnswers(filter) ? first : BATCH;
     const walk = byDeath ? this.keys.indexDeadLettered : undefined;
-    for await (const { entries, last } of this.candidates(filter, max, min, batch, walk)) {
+    for await (const { entries, last } of this.candidates(filter, max, min, batch, walk, cursor)) {
       // The walk starts at the cursor's score; ties there that sort at or above the cursor's id
       // (descending by member) were on earlier pages. Many tasks share a millisecond, so such ties
       // can span more than one batch.
