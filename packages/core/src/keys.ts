@@ -84,10 +84,6 @@ export class Keys {
   get events(): string {
     return `${this.prefix}:events`;
   }
-  /** Channel: every event as it is appended, for live fan-out. */
-  get eventsChannel(): string {
-    return `${this.prefix}:events:live`;
-  }
   /** String: the last BullMQ stream entry a queue's projector applied. */
   projectorCheckpoint(queue: string): string {
     return `${this.prefix}:projector:${queue}:checkpoint`;
@@ -101,9 +97,12 @@ export class Keys {
   queueSettings(queue: string): string {
     return `${this.prefix}:queue:${queue}:settings`;
   }
-  /** Channel: control messages to worker processes (cancel, concurrency). */
-  get controlChannel(): string {
-    return `${this.prefix}:control`;
+  /**
+   * Stream, capped: control messages to worker processes (cancel, concurrency). Workers follow it
+   * by cursor, so a dropped connection delays a message but never loses it.
+   */
+  get controlLog(): string {
+    return `${this.prefix}:control:log`;
   }
 
   /** Hash with TTL: one worker process's heartbeat. */
