@@ -113,9 +113,9 @@ export class Keys {
   get workers(): string {
     return `${this.prefix}:workers`;
   }
-  /** Channel: worker presence changes. */
-  get workersChannel(): string {
-    return `${this.prefix}:workers:live`;
+  /** Stream, capped: worker presence changes, followed by every API process by cursor. */
+  get workersLog(): string {
+    return `${this.prefix}:workers:log`;
   }
 
   /** Hash: API token hash to token record. */
