@@ -58,7 +58,6 @@ export async function taskEventWriter(
         keys.taskLog(task.id),
         `${keys.prefix}:task:`,
         `${keys.prefix}:idx:`,
-        keys.eventsChannel,
         engine.config.events.stream_max_len,
         task.id,
         Date.now(),

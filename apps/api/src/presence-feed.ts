@@ -1,16 +1,23 @@
-import { createRedis, type Keys, type Logger } from '@taskplane/core';
-import { listWorkers, type PresenceChange, PresenceKind, type WorkerPresence } from '@taskplane/queue';
+import type { Keys, Logger } from '@taskplane/core';
+import { StreamTail, streamLastId } from '@taskplane/events';
+import {
+  decodePresence,
+  listWorkers,
+  type PresenceChange,
+  PresenceKind,
+  type WorkerPresence,
+} from '@taskplane/queue';
 import type { Redis } from 'ioredis';
 import { Broadcast, type Feed } from './feed';
 
 /**
- * Worker presence for this API process: one Redis subscription to presence changes, fanned out to
- * every `workers` subscription. A worker killed outright sends no goodbye; a periodic check of the
+ * Worker presence for this API process: one tail of the presence stream, fanned out to every
+ * `workers` subscription (a dropped connection delays changes, never loses them). A worker killed outright sends no goodbye; a periodic check of the
  * heartbeat records announces it offline once its record expires.
  */
 export class PresenceFeed {
   private readonly broadcast = new Broadcast<PresenceChange>();
-  private subscriber: Redis | null = null;
+  private tail: StreamTail | null = null;
   private timer: NodeJS.Timeout | null = null;
   private known = new Map<string, WorkerPresence>();
 
@@ -23,18 +30,21 @@ export class PresenceFeed {
   ) {}
 
   async start(): Promise<void> {
-    this.subscriber = createRedis({ url: this.redisUrl, role: 'subscriber', name: 'presence' });
-    this.subscriber.on('message', (_channel: string, text: string) => {
-      try {
-        const change = JSON.parse(text) as PresenceChange;
+    // The stream's position first, then the records: a change in between is seen at least once.
+    const from = await streamLastId(this.redis, this.keys.workersLog);
+    this.tail = new StreamTail({ redisUrl: this.redisUrl, name: 'presence-tail', logger: this.logger });
+    this.tail.follow(this.keys.workersLog, from, (entries) => {
+      for (const [, fields] of entries) {
+        const change = decodePresence(fields);
+        if (!change) {
+          this.logger.warn('unreadable presence message');
+          continue;
+        }
         if (change.kind === PresenceKind.Offline) this.known.delete(change.worker.id);
         else this.known.set(change.worker.id, change.worker);
         this.broadcast.publish(change);
-      } catch (error) {
-        this.logger.warn({ err: error }, 'unreadable presence message');
       }
     });
-    await this.subscriber.subscribe(this.keys.workersChannel);
     for (const worker of await listWorkers(this.redis, this.keys)) this.known.set(worker.id, worker);
     this.timer = setInterval(() => void this.sweep(), this.checkIntervalMs);
     this.timer.unref();
@@ -60,6 +70,6 @@ export class PresenceFeed {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.broadcast.closeAll();
-    this.subscriber?.disconnect();
+    await this.tail?.stop();
   }
 }

@@ -14,7 +14,13 @@ export const ClientErrorCode = {
 export const FORBIDDEN_CLOSE_CODE = 4403;
 
 /** Codes worth trying again later, when the server does not say (`extensions.retryable`). */
-const RETRYABLE_CODES = new Set<string>(['RATE_LIMITED', 'INTERNAL', 'NETWORK', 'CONNECTION_CLOSED']);
+const RETRYABLE_CODES = new Set<string>([
+  'RATE_LIMITED',
+  'SUBSCRIBER_TOO_SLOW',
+  'INTERNAL',
+  'NETWORK',
+  'CONNECTION_CLOSED',
+]);
 
 /** One error as a GraphQL response carries it. */
 export interface GraphQLErrorLike {

@@ -14,6 +14,8 @@ export const ErrorCode = {
   Permanent: 'PERMANENT',
   RateLimited: 'RATE_LIMITED',
   CursorExpired: 'CURSOR_EXPIRED',
+  /** A subscriber read too slowly and was disconnected; resume from its last cursor. */
+  SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
   Config: 'CONFIG',
   Unavailable: 'UNAVAILABLE',
 } as const;

@@ -88,10 +88,6 @@ export class Keys {
   get events(): string {
     return `${this.prefix}:events`;
   }
-  /** Channel: every event as it is appended, for live fan-out. */
-  get eventsChannel(): string {
-    return `${this.prefix}:events:live`;
-  }
   /** String: the last BullMQ stream entry a queue's projector applied. */
   projectorCheckpoint(queue: string): string {
     return `${this.prefix}:projector:${queue}:checkpoint`;
@@ -105,9 +101,12 @@ export class Keys {
   queueSettings(queue: string): string {
     return `${this.prefix}:queue:${queue}:settings`;
   }
-  /** Channel: control messages to worker processes (cancel, concurrency). */
-  get controlChannel(): string {
-    return `${this.prefix}:control`;
+  /**
+   * Stream, capped: control messages to worker processes (cancel, concurrency). Workers follow it
+   * by cursor, so a dropped connection delays a message but never loses it.
+   */
+  get controlLog(): string {
+    return `${this.prefix}:control:log`;
   }
 
   /** Hash with TTL: one worker process's heartbeat. */
@@ -118,9 +117,9 @@ export class Keys {
   get workers(): string {
     return `${this.prefix}:workers`;
   }
-  /** Channel: worker presence changes. */
-  get workersChannel(): string {
-    return `${this.prefix}:workers:live`;
+  /** Stream, capped: worker presence changes, followed by every API process by cursor. */
+  get workersLog(): string {
+    return `${this.prefix}:workers:log`;
   }
 
   /** Hash: API token hash to token record. */

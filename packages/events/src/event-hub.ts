@@ -1,5 +1,5 @@
 import {
-  createRedis,
+  CursorExpiredError,
   ErrorCode,
   type Keys,
   type Logger,
@@ -7,16 +7,20 @@ import {
   TaskplaneError,
 } from '@taskplane/core';
 import type { Redis } from 'ioredis';
-import { type Cursor, compareCursors } from './cursor';
-import { decodeLiveMessages } from './event-codec';
+import { type Cursor, compareCursors, parseCursor } from './cursor';
+import { decodeStreamEntry } from './event-codec';
 import { type EventFilter, filterKey, matchesEvent } from './event-filter';
 import { EventLog } from './event-log';
+import { type StreamEntry, StreamTail } from './stream-tail';
 
 export interface SubscribeOptions {
   /** Replay everything after this cursor first; absent = live events only. */
   after?: Cursor | null;
   filter?: EventFilter;
-  /** A subscriber that falls this many events behind is ended with an error (it can resume). */
+  /**
+   * Live events held for a subscriber that has not taken them yet; one more ends it with
+   * `SubscriberTooSlowError` (it can resume from its last cursor). Default `MAX_BUFFERED`.
+   */
   maxBuffered?: number;
 }
 
@@ -34,31 +38,48 @@ interface FilterGroup {
   subscribers: Set<Subscriber>;
 }
 
-const REPLAY_CHUNK = 1000;
+/**
+ * The most live events one subscriber may have waiting, by default: with the ~300 bytes an event
+ * takes in memory, about 300 KB per subscriber however slow it reads. A replay holds at most one
+ * chunk (`REPLAY_CHUNK`) at a time, whatever its length.
+ */
+export const MAX_BUFFERED = 1_000;
+
+/** Events read from the log per replay step, and so the most a replaying subscriber holds. */
+export const REPLAY_CHUNK = 500;
+
+/** Entries the tail reads per `XREAD`: a burst one subscriber must absorb fits well in `MAX_BUFFERED`. */
+const TAIL_COUNT = 500;
 
 /** The error a subscriber gets when it reads too slowly; resuming from its last cursor recovers. */
 export class SubscriberTooSlowError extends TaskplaneError {
   constructor(buffered: number) {
     super(
-      ErrorCode.Unavailable,
-      `subscriber fell ${buffered} events behind and was disconnected; resume from your last cursor`,
-      {
-        retryable: true,
-      },
+      ErrorCode.SubscriberTooSlow,
+      `subscriber fell more than ${buffered} events behind and was disconnected; resume from the cursor of the last event you received`,
+      { retryable: true },
     );
   }
 }
 
 /**
- * One Redis subscription per process, fanned out in memory. Subscribers with the same filter share
- * one evaluation per event. A subscriber that starts after cursor C gets every event after C and
- * then every live event, none missed and none twice: it listens first and buffers, replays the log,
- * then drains the buffer past the last replayed cursor.
+ * Live events for every subscription in this process from one tail of the event stream (no
+ * pub/sub: a killed connection or a Redis restart costs latency, never an event), fanned out in
+ * memory. Subscribers with the same filter share one evaluation per event.
+ *
+ * A subscriber that starts after cursor C pulls the log in chunks as it takes events, so a replay
+ * of any length holds one chunk; when it has read up to what the tail has dispatched it joins the
+ * live fan-out, skipping the live copies of events it already read (a cursor comparison during the
+ * hand-over only). Every event after C once, in order, even while events keep flowing.
  */
 export class EventHub {
   private readonly groups = new Map<string, FilterGroup>();
-  private subscriber: Redis | null = null;
-  private connecting: Promise<void> | null = null;
+  /** How to end each open subscription, for `stop()`. */
+  private readonly ends = new Set<() => void>();
+  private tail: StreamTail | null = null;
+  private starting: Promise<void> | null = null;
+  /** The cursor of the last event the tail dispatched: live subscribers get everything after it. */
+  private dispatched: Cursor = '0-0';
   readonly log: EventLog;
   /** Events delivered to subscribers since start (for metrics). */
   delivered = 0;
@@ -66,7 +87,7 @@ export class EventHub {
   constructor(
     private readonly redisUrl: string,
     private readonly keys: Keys,
-    /** A regular (non-subscriber) connection for replays. */
+    /** A regular connection for replays and stream facts. */
     redis: Redis,
     private readonly logger: Logger,
   ) {
@@ -74,24 +95,30 @@ export class EventHub {
     this.log = new EventLog(redis, keys);
   }
 
-  /** Open the one subscription; idempotent. */
+  /** Start following the event stream from now; idempotent. */
   start(): Promise<void> {
-    this.connecting ??= (async () => {
-      const subscriber = createRedis({ url: this.redisUrl, role: 'subscriber', name: 'events-hub' });
-      subscriber.on('message', (_channel: string, message: string) => {
-        for (const event of decodeLiveMessages(message)) this.dispatch(event);
+    this.starting ??= (async () => {
+      this.dispatched = await this.log.lastGeneratedId();
+      this.tail = new StreamTail({
+        redisUrl: this.redisUrl,
+        name: 'events-tail',
+        logger: this.logger,
+        count: TAIL_COUNT,
       });
-      await subscriber.subscribe(this.keys.eventsChannel);
-      this.subscriber = subscriber;
-      this.logger.debug({ channel: this.keys.eventsChannel }, 'subscribed to live events');
+      this.tail.follow(this.keys.events, this.dispatched, (entries) => this.dispatch(entries));
+      this.logger.debug({ stream: this.keys.events, after: this.dispatched }, 'following live events');
     })();
-    return this.connecting;
+    return this.starting;
   }
 
-  private dispatch(event: TaskEvent): void {
-    for (const group of this.groups.values()) {
-      if (!matchesEvent(event, group.filter)) continue;
-      for (const subscriber of group.subscribers) subscriber.push(event);
+  private dispatch(entries: StreamEntry[]): void {
+    for (const [id, fields] of entries) {
+      const event = decodeStreamEntry(id, fields);
+      this.dispatched = id;
+      for (const group of this.groups.values()) {
+        if (!matchesEvent(event, group.filter)) continue;
+        for (const subscriber of group.subscribers) subscriber.push(event);
+      }
     }
   }
 
@@ -103,107 +130,142 @@ export class EventHub {
       this.groups.set(key, group);
     }
     group.subscribers.add(subscriber);
+    const joined = group;
     return () => {
-      group.subscribers.delete(subscriber);
-      if (group.subscribers.size === 0) this.groups.delete(key);
+      joined.subscribers.delete(subscriber);
+      if (joined.subscribers.size === 0 && this.groups.get(key) === joined) this.groups.delete(key);
     };
   }
 
   /**
-   * Subscribe to events matching `filter`. Throws `CursorExpiredError` (before yielding anything)
-   * when `after` is older than what the log keeps.
+   * Subscribe to events matching `filter`. Throws before yielding anything: `ValidationError` when
+   * `after` is not a cursor or is newer than any event, `CursorExpiredError` when it is older than
+   * what the log keeps.
    */
   async subscribe(options: SubscribeOptions = {}): Promise<EventFeed> {
     await this.start();
     const filter = options.filter ?? {};
-    const maxBuffered = options.maxBuffered ?? 10_000;
+    const maxBuffered = options.maxBuffered ?? MAX_BUFFERED;
+    if (options.after) await this.log.assertResumable(parseCursor(options.after));
+
+    /** Events ready for the consumer: one replay chunk, or live events up to `maxBuffered`. */
     const queue: TaskEvent[] = [];
+    let head = 0;
     let waiting: ((result: IteratorResult<TaskEvent>) => void) | null = null;
     let failure: Error | null = null;
     let closed = false;
-    // Until replay is done, live events are held here; afterwards they flow to `queue`.
-    let held: TaskEvent[] | null = options.after ? [] : null;
-    let lastCursor: Cursor | null = options.after ?? null;
-    // Only the hand-over can repeat an event: the replay may read events whose live copies are still
-    // on their way. Live events arrive once and in order, so once one live event is newer than the
-    // last replayed, every later one is too and the cursor comparison can stop.
-    let handingOver = Boolean(options.after);
+    let remove: (() => void) | null = null;
+    /** While replaying: the last cursor read from the log (matching or not). */
+    let readCursor: Cursor | null = options.after ? options.after : null;
+    /** Live copies of events at or before this were read by the replay; null once past it. */
+    let overlap: Cursor | null = null;
+    let pulling: Promise<void> | null = null;
 
-    const deliver = (event: TaskEvent) => {
-      if (closed) return;
-      if (handingOver) {
-        if (lastCursor && compareCursors(event.cursor, lastCursor) <= 0) return;
-        lastCursor = event.cursor;
-        if (held === null) handingOver = false;
+    const size = () => queue.length - head;
+    const take = (): TaskEvent => {
+      const event = queue[head++]!;
+      if (head > 256 && head * 2 > queue.length) {
+        queue.splice(0, head);
+        head = 0;
       }
       this.delivered++;
-      if (waiting) {
-        const resolve = waiting;
-        waiting = null;
-        resolve({ value: event, done: false });
-        return;
-      }
-      queue.push(event);
-      if (queue.length > maxBuffered) {
-        failure = new SubscriberTooSlowError(queue.length);
-        queue.length = 0;
-        remove();
-      }
+      return event;
     };
-    const remove = this.add(filter, {
+    const settle = (result: IteratorResult<TaskEvent>) => {
+      const resolve = waiting!;
+      waiting = null;
+      resolve(result);
+    };
+
+    const live: Subscriber = {
       push: (event) => {
-        if (held) held.push(event);
-        else deliver(event);
+        if (closed || failure) return;
+        if (overlap !== null) {
+          if (compareCursors(event.cursor, overlap) <= 0) return;
+          overlap = null;
+        }
+        if (waiting && size() === 0) {
+          this.delivered++;
+          settle({ value: event, done: false });
+          return;
+        }
+        if (size() >= maxBuffered) {
+          // The buffered events are contiguous; the consumer gets them, then this error, and
+          // never an event past the gap.
+          failure = new SubscriberTooSlowError(maxBuffered);
+          remove?.();
+          return;
+        }
+        queue.push(event);
       },
-    });
+    };
 
     const close = () => {
       if (closed) return;
       closed = true;
-      remove();
-      if (waiting) {
-        const resolve = waiting;
-        waiting = null;
-        resolve({ value: undefined, done: true });
-      }
+      this.ends.delete(close);
+      remove?.();
+      queue.length = 0;
+      head = 0;
+      if (waiting) settle({ value: undefined, done: true });
     };
 
-    if (options.after) {
-      try {
-        await this.log.assertResumable(options.after);
-        let cursor = options.after;
-        for (;;) {
-          const events = await this.log.readAfter(cursor, REPLAY_CHUNK);
-          for (const event of events) if (matchesEvent(event, filter)) deliver(event);
-          if (events.length < REPLAY_CHUNK) break;
-          cursor = events.at(-1)!.cursor;
-        }
-        const buffered: TaskEvent[] = held!;
-        held = null;
-        for (const event of buffered) deliver(event);
-      } catch (error) {
-        close();
-        throw error;
+    /** One replay step: read a chunk after `readCursor`, or join the live fan-out when caught up. */
+    const pull = async (): Promise<void> => {
+      const cursor = readCursor!;
+      if (compareCursors(cursor, this.dispatched) >= 0) {
+        // Caught up with the tail (perhaps ahead of it): live from here, minus what was read.
+        readCursor = null;
+        overlap = cursor;
+        remove = this.add(filter, live);
+        return;
       }
-    }
+      await this.log.assertResumable(cursor);
+      const events = await this.log.readAfter(cursor, REPLAY_CHUNK);
+      if (closed) return;
+      if (events.length === 0) {
+        // The tail dispatched past `cursor` but the log holds nothing after it: trimmed away.
+        throw new CursorExpiredError(cursor, null);
+      }
+      for (const event of events) if (matchesEvent(event, filter)) queue.push(event);
+      readCursor = events.at(-1)!.cursor;
+    };
+
+    if (!options.after) remove = this.add(filter, live);
+    this.ends.add(close);
+
+    const next = async (): Promise<IteratorResult<TaskEvent>> => {
+      for (;;) {
+        if (size() > 0) return { value: take(), done: false };
+        if (closed) return { value: undefined, done: true };
+        if (failure) {
+          const error = failure;
+          close();
+          throw error;
+        }
+        if (readCursor === null) {
+          return await new Promise<IteratorResult<TaskEvent>>((resolve) => {
+            waiting = resolve;
+          });
+        }
+        // Replaying: one pull at a time, however the consumer calls next().
+        pulling ??= pull().finally(() => {
+          pulling = null;
+        });
+        try {
+          await pulling;
+        } catch (error) {
+          close();
+          throw error;
+        }
+      }
+    };
 
     const feed: EventFeed = {
       [Symbol.asyncIterator]() {
         return feed;
       },
-      next() {
-        if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
-        if (failure) {
-          const error = failure;
-          failure = null;
-          close();
-          return Promise.reject(error);
-        }
-        if (closed) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => {
-          waiting = resolve;
-        });
-      },
+      next,
       return() {
         close();
         return Promise.resolve({ value: undefined, done: true });
@@ -213,11 +275,13 @@ export class EventHub {
     return feed;
   }
 
+  /** Stop following the stream and end every subscription. */
   async stop(): Promise<void> {
-    for (const group of this.groups.values()) group.subscribers.clear();
+    await this.starting?.catch(() => {});
+    for (const end of this.ends) end();
     this.groups.clear();
-    this.subscriber?.disconnect();
-    this.subscriber = null;
-    this.connecting = null;
+    await this.tail?.stop();
+    this.tail = null;
+    this.starting = null;
   }
 }

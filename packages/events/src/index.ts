@@ -3,3 +3,4 @@ export * from './event-codec';
 export * from './event-filter';
 export * from './event-hub';
 export * from './event-log';
+export * from './stream-tail';

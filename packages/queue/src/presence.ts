@@ -24,6 +24,28 @@ export interface PresenceChange {
   worker: WorkerPresence;
 }
 
+/**
+ * Presence changes kept in the stream (approximately). Readers follow it as it is written; a change
+ * lost to a long outage is also recovered by the next heartbeat record.
+ */
+export const PRESENCE_LOG_MAX_LEN = 1_000;
+
+/** The stream field holding a change's JSON. */
+const FIELD = 'm';
+
+/** A presence stream entry's fields as a change; null when unreadable. */
+export function decodePresence(fields: string[]): PresenceChange | null {
+  for (let i = 0; i < fields.length; i += 2) {
+    if (fields[i] !== FIELD) continue;
+    try {
+      return JSON.parse(fields[i + 1] ?? '') as PresenceChange;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
 export function presenceBase(
   id: string,
   queues: string[],
@@ -44,7 +66,15 @@ export async function beat(
     .multi()
     .set(keys.worker(presence.id), json, 'PX', ttlMs)
     .zadd(keys.workers, presence.lastSeenAt, presence.id)
-    .publish(keys.workersChannel, JSON.stringify({ kind, worker: presence } satisfies PresenceChange))
+    .xadd(
+      keys.workersLog,
+      'MAXLEN',
+      '~',
+      PRESENCE_LOG_MAX_LEN,
+      '*',
+      FIELD,
+      JSON.stringify({ kind, worker: presence } satisfies PresenceChange),
+    )
     .exec();
 }
 
@@ -53,8 +83,13 @@ export async function leave(redis: Redis, keys: Keys, presence: WorkerPresence):
     .multi()
     .del(keys.worker(presence.id))
     .zrem(keys.workers, presence.id)
-    .publish(
-      keys.workersChannel,
+    .xadd(
+      keys.workersLog,
+      'MAXLEN',
+      '~',
+      PRESENCE_LOG_MAX_LEN,
+      '*',
+      FIELD,
       JSON.stringify({ kind: PresenceKind.Offline, worker: presence } satisfies PresenceChange),
     )
     .exec();

@@ -56,5 +56,5 @@ export function withScripts(redis: Redis): ScriptedRedis {
 
 /** Arguments every record-writing script takes first, in this order. */
 export function recordArgs(keys: Keys, streamMaxLen: number): ScriptArg[] {
-  return [keys.taskPrefix, keys.indexPrefix, keys.eventsChannel, streamMaxLen];
+  return [keys.taskPrefix, keys.indexPrefix, streamMaxLen];
 }

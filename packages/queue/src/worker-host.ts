@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createRedis, type HandlerMap, type Logger } from '@taskplane/core';
+import { type StreamEntry, StreamTail, streamLastId } from '@taskplane/events';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { retryDelay } from './backoff';
-import { ControlKind, parseControl } from './control';
+import { ControlKind, type ControlMessage, decodeControl } from './control';
 import { BACKOFF_TYPE, type JobData } from './job-data';
 import { beat, leave, PresenceKind, presenceBase, type WorkerPresence } from './presence';
 import { Projector } from './projector';
@@ -23,8 +24,9 @@ export interface WorkerHostOptions {
 }
 
 /**
- * One worker process: a BullMQ Worker per queue running Taskplane's processor, a control-channel
- * listener (cancel, settings), a heartbeat, and a projector. Stops gracefully: no task is lost.
+ * One worker process: a BullMQ Worker per queue running Taskplane's processor, a follower of the
+ * control stream (cancel, settings), a heartbeat, and a projector. Stops gracefully: no task is
+ * lost.
  */
 export class WorkerHost {
   readonly id = `w-${randomBytes(4).toString('hex')}`;
@@ -37,7 +39,7 @@ export class WorkerHost {
   /** Ids cancelled recently, for a cancel that arrives just before the task starts here. */
   private readonly cancelled = new Set<string>();
   private readonly queues: string[];
-  private subscriber: Redis | null = null;
+  private control: StreamTail | null = null;
   private projector: Projector | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private retention: NodeJS.Timeout | null = null;
@@ -72,6 +74,9 @@ export class WorkerHost {
       onStart: (id) => this.running.add(id),
       onEnd: (id) => this.running.delete(id),
     });
+    // Where control messages start for this process, taken before the settings are read: a change
+    // made in between is then both in what we read and in the stream, never in neither.
+    const controlFrom = await streamLastId(engine.redis, engine.keys.controlLog);
     for (const queue of this.queues) {
       const settings = await readQueueSettings(engine.redis, engine.keys, config, queue);
       await engine.applyLimits(queue, settings);
@@ -106,7 +111,7 @@ export class WorkerHost {
       worker.on('error', (error) => logger.error({ err: error, queue }, 'worker error'));
       this.workers.set(queue, worker);
     }
-    await this.listen();
+    this.listen(controlFrom);
     this.projector = new Projector(
       engine,
       createRedis({ url: this.options.redisUrl, role: 'worker', name: `${this.id}:projector` }),
@@ -122,35 +127,47 @@ export class WorkerHost {
     logger.info({ queues: this.queues }, 'worker started');
   }
 
-  private async listen(): Promise<void> {
-    const { engine, logger } = this;
-    this.subscriber = createRedis({
-      url: this.options.redisUrl,
-      role: 'subscriber',
+  /**
+   * Follow the control stream after `fromId`. A tail resumes from its last id after any reconnect,
+   * so a cancel or a settings change sent while the connection was down arrives late, not never.
+   */
+  private listen(fromId: string): void {
+    this.control = new StreamTail({
+      redisUrl: this.options.redisUrl,
       name: `${this.id}:control`,
+      logger: this.logger,
     });
-    await this.subscriber.subscribe(engine.keys.controlChannel);
-    this.subscriber.on('message', (_channel, text: string) => {
-      const message = parseControl(text);
-      if (!message) return;
-      if (message.kind === ControlKind.Cancel) {
-        this.cancelled.add(message.taskId);
-        setTimeout(() => this.cancelled.delete(message.taskId), 60_000).unref();
-        for (const worker of this.workers.values()) {
-          if (worker.cancelJob(message.taskId, `${AbortReason.CancelPrefix}${message.reason}`)) {
-            logger.info({ taskId: message.taskId }, 'cancelled a running task');
-          }
+    this.control.follow(this.engine.keys.controlLog, fromId, (entries: StreamEntry[]) => {
+      for (const [, fields] of entries) {
+        const message = decodeControl(fields);
+        if (message) this.onControl(message);
+      }
+    });
+  }
+
+  private onControl(message: ControlMessage): void {
+    const { engine, logger } = this;
+    if (message.kind === ControlKind.Cancel) {
+      this.cancelled.add(message.taskId);
+      setTimeout(() => this.cancelled.delete(message.taskId), 60_000).unref();
+      for (const worker of this.workers.values()) {
+        if (worker.cancelJob(message.taskId, `${AbortReason.CancelPrefix}${message.reason}`)) {
+          logger.info({ taskId: message.taskId }, 'cancelled a running task');
         }
-      } else if (message.kind === ControlKind.Settings) {
-        const worker = this.workers.get(message.queue);
-        if (!worker) return;
-        void readQueueSettings(engine.redis, engine.keys, engine.config, message.queue).then((settings) => {
+      }
+    } else if (message.kind === ControlKind.Settings) {
+      const worker = this.workers.get(message.queue);
+      if (!worker) return;
+      void readQueueSettings(engine.redis, engine.keys, engine.config, message.queue)
+        .then((settings) => {
           worker.concurrency = settings.concurrency;
           logger.info({ queue: message.queue, concurrency: settings.concurrency }, 'queue settings changed');
           return this.beat(PresenceKind.Heartbeat);
-        });
-      }
-    });
+        })
+        .catch((error: unknown) =>
+          logger.warn({ err: error, queue: message.queue }, 'reading queue settings failed'),
+        );
+    }
   }
 
   private async beat(kind: PresenceKind): Promise<void> {
@@ -206,7 +223,7 @@ export class WorkerHost {
     for (const connection of this.connections) connection.disconnect();
     clearTimeout(timer);
     await this.projector?.stop();
-    this.subscriber?.disconnect();
+    await this.control?.stop();
     await leave(this.engine.redis, this.engine.keys, this.presence).catch(() => {});
     this.logger.info('worker stopped');
   }

@@ -4,16 +4,16 @@
   record cancelled whatever BullMQ says next.
 
   KEYS[1] Taskplane event stream
-  ARGV[1] task key prefix  ARGV[2] index key prefix  ARGV[3] event channel  ARGV[4] stream cap
-  ARGV[5] task id          ARGV[6] now (ms)          ARGV[7] reason
-  ARGV[8] idempotency key prefix  ARGV[9] idempotency window (seconds)
+  ARGV[1] task key prefix  ARGV[2] index key prefix  ARGV[3] stream cap
+  ARGV[4] task id          ARGV[5] now (ms)          ARGV[6] reason
+  ARGV[7] idempotency key prefix  ARGV[8] idempotency window (seconds)
   Returns {"ok", previous status} | {"missing"} | {"refused", status}
 ]]
-local K_TASK, K_IDX, K_LIVE, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], ARGV[4], KEYS[1]
+local K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
 
 --@include common
 
-local id, at, reason = ARGV[5], tonumber(ARGV[6]), ARGV[7]
+local id, at, reason = ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local rec = loadRecord(id)
 if rec == nil then return {'missing'} end
 local previous = rec.status
@@ -21,9 +21,8 @@ if not canMove(previous, 'cancelled') then return {'refused', previous} end
 closeAttempt(rec, at, {code = 'CANCELLED', message = reason, retryable = false}, false)
 setStatus(rec, 'cancelled', at, {'lastError', reason})
 emit('cancelled', rec, at, {reason = reason, previous = previous})
-if rec.idempotencyKey ~= '' and tonumber(ARGV[9]) > 0 then
-  rcall('EXPIRE', ARGV[8] .. rec.idempotencyKey, ARGV[9])
+if rec.idempotencyKey ~= '' and tonumber(ARGV[8]) > 0 then
+  rcall('EXPIRE', ARGV[7] .. rec.idempotencyKey, ARGV[8])
 end
 saveRecords()
-flushLive()
 return {'ok', previous}

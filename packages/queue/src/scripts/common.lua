@@ -6,7 +6,6 @@
 --   K_TASK   task record key prefix ("<prefix>:task:")
 --   K_IDX    index key prefix       ("<prefix>:idx:")
 --   K_EVENTS event stream key
---   K_LIVE   event channel
 --   MAXLEN   approximate event stream cap
 local rcall = redis.call
 
@@ -38,22 +37,11 @@ local function canMove(from, to)
   return targets ~= nil and targets[to] == true
 end
 
--- Live messages are gathered and published once per script call (flushLive), not once per event.
-local LIVE = {}
-
 local function emit(kind, rec, at, data)
   local dataJson = data and cjson.encode(data) or '{}'
   local cursor = rcall('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*',
     'k', kind, 'id', rec.id, 'q', rec.queue, 't', rec.type, 's', rec.status, 'at', at, 'l', rec.labels, 'd', dataJson)
-  LIVE[#LIVE + 1] = cursor .. '\n' .. kind .. '\n' .. rec.id .. '\n' .. rec.queue .. '\n' .. rec.type ..
-    '\n' .. rec.status .. '\n' .. at .. '\n' .. rec.labels .. '\n' .. dataJson
   return cursor
-end
-
--- One message per call: events separated by the ASCII record separator, oldest first.
-local function flushLive()
-  if #LIVE > 0 then rcall('PUBLISH', K_LIVE, table.concat(LIVE, '\30')) end
-  LIVE = {}
 end
 
 local function indexKeys(rec)

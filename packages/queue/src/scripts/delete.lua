@@ -9,28 +9,28 @@
   deletes a task that is about to run.
 
   KEYS[1] Taskplane event stream
-  ARGV[1] task key prefix  ARGV[2] index key prefix  ARGV[3] event channel  ARGV[4] stream cap
-  ARGV[5] BullMQ key prefix ("<prefix>:q:")  ARGV[6] idempotency key prefix
-  ARGV[7] now (ms)  ARGV[8] statuses allowed, comma-separated ('' = any finished status)
-  ARGV[9] finished before (ms, '' = no cutoff)  ARGV[10..] task ids
+  ARGV[1] task key prefix  ARGV[2] index key prefix  ARGV[3] stream cap
+  ARGV[4] BullMQ key prefix ("<prefix>:q:")  ARGV[5] idempotency key prefix
+  ARGV[6] now (ms)  ARGV[7] statuses allowed, comma-separated ('' = any finished status)
+  ARGV[8] finished before (ms, '' = no cutoff)  ARGV[9..] task ids
   Returns, per id: 1 deleted, 0 no record (stale index entries dropped), -1 refused.
 ]]
-local K_TASK, K_IDX, K_LIVE, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], ARGV[4], KEYS[1]
-local BULL = ARGV[5]
+local K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
+local BULL = ARGV[4]
 
 --@include common
 --@include bull
 
-local K_IDEM, at = ARGV[6], tonumber(ARGV[7])
+local K_IDEM, at = ARGV[5], tonumber(ARGV[6])
 local allowed = nil
-if ARGV[8] ~= '' then
+if ARGV[7] ~= '' then
   allowed = {}
-  for s in string.gmatch(ARGV[8], '[^,]+') do allowed[s] = true end
+  for s in string.gmatch(ARGV[7], '[^,]+') do allowed[s] = true end
 end
-local cutoff = tonumber(ARGV[9])
+local cutoff = tonumber(ARGV[8])
 
 local out = {}
-for i = 10, #ARGV do
+for i = 9, #ARGV do
   local id = ARGV[i]
   local rec = loadRecord(id)
   if rec == nil then
@@ -63,5 +63,4 @@ for i = 10, #ARGV do
   end
 end
 saveRecords()
-flushLive()
 return out

@@ -6,18 +6,18 @@
   KEYS[1] BullMQ event stream of the queue
   KEYS[2] checkpoint key of the queue
   KEYS[3] Taskplane event stream
-  ARGV[1] task key prefix       ARGV[2] index key prefix     ARGV[3] event channel
-  ARGV[4] event stream cap      ARGV[5] BullMQ key prefix ("<prefix>:q:")
-  ARGV[6] idempotency key prefix ARGV[7] idempotency window (seconds)
-  ARGV[8] queue name            ARGV[9] entries per call
+  ARGV[1] task key prefix       ARGV[2] index key prefix
+  ARGV[3] event stream cap      ARGV[4] BullMQ key prefix ("<prefix>:q:")
+  ARGV[5] idempotency key prefix ARGV[6] idempotency window (seconds)
+  ARGV[7] queue name            ARGV[8] entries per call
   Returns {applied entries, last entry id, more remaining (0/1), trimmed past checkpoint (0/1)}
 ]]
-local K_TASK, K_IDX, K_LIVE, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], ARGV[4], KEYS[3]
-local BULL = ARGV[5]
-local K_IDEM = ARGV[6]
-local IDEM_TTL = tonumber(ARGV[7])
-local QUEUE = ARGV[8]
-local LIMIT = tonumber(ARGV[9])
+local K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[3]
+local BULL = ARGV[4]
+local K_IDEM = ARGV[5]
+local IDEM_TTL = tonumber(ARGV[6])
+local QUEUE = ARGV[7]
+local LIMIT = tonumber(ARGV[8])
 
 --@include common
 --@include bull
@@ -284,5 +284,4 @@ for i = 1, applied do
   current = following
 end
 if applied > 0 then rcall('SET', KEYS[2], last) end
-flushLive()
 return {applied, last, #entries > LIMIT and 1 or 0, trimmed}

@@ -1,12 +1,5 @@
-import {
-  CursorExpiredError,
-  NotFoundError,
-  type Task,
-  type TaskEvent,
-  TaskEventKind,
-  ValidationError,
-} from '@taskplane/core';
-import { type EventFilter, isCursor } from '@taskplane/events';
+import { CursorExpiredError, NotFoundError, type Task, type TaskEvent, TaskEventKind } from '@taskplane/core';
+import { type EventFilter, parseCursor } from '@taskplane/events';
 import { builder } from '../../builder';
 import { TaskFilterInput, TaskStatusEnum, toTaskFilter } from '../task-filter';
 import { LabelRef, TaskRef } from './types';
@@ -49,13 +42,10 @@ export const TaskEventRef = builder.objectRef<TaskEvent>('TaskEvent').implement(
   }),
 });
 
+/** A well-formed cursor or VALIDATION; the hub refuses cursors newer than any event. */
 function checkCursor(after: string | null | undefined): string | null {
   if (after === null || after === undefined) return null;
-  if (!isCursor(after))
-    throw new ValidationError(`"${after}" is not an event cursor`, [
-      { path: 'after', message: 'expected <ms>-<seq> or 0' },
-    ]);
-  return after;
+  return parseCursor(after);
 }
 
 builder.subscriptionField('taskEvents', (t) =>
@@ -63,7 +53,7 @@ builder.subscriptionField('taskEvents', (t) =>
     type: TaskEventRef,
     authScopes: { viewer: true },
     description:
-      'Events of tasks matching the filter (status, type, queue, labels). With `after`, everything after that cursor first, then live, with no gap and no duplicate; a cursor older than the log keeps fails with CURSOR_EXPIRED.',
+      'Events of tasks matching the filter (status, type, queue, labels). With `after`, everything after that cursor first, then live, with no gap and no duplicate; a cursor older than the log keeps fails with CURSOR_EXPIRED, a malformed or future one with VALIDATION. A subscriber that reads too slowly (more than 1,000 live events waiting) is ended with SUBSCRIBER_TOO_SLOW after the events it had: resume after the last cursor received.',
     args: {
       filter: t.arg({ type: TaskFilterInput, required: false }),
       kinds: t.arg({ type: [TaskEventKindEnum], required: false }),
