@@ -59,7 +59,7 @@ describe('getting started', () => {
     cleanups.push(() => engine.close());
     const plane = await startPlane(prefix);
 
-    const tryAt = plane.lines.findIndex((line) => line === 'Try it:');
+    const tryAt = plane.lines.indexOf('Try it:');
     expect(tryAt).toBeGreaterThan(0);
     const command = plane.lines[tryAt + 1]!.trim();
     expect(command).toMatch(/^TASKPLANE_URL=\S+ TASKPLANE_TOKEN=tp_dev_\S+ pnpm exec taskplane submit /);

@@ -36,6 +36,34 @@ export const builder = new SchemaBuilder<{
   },
 });
 
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * An ISO 8601 date-time with a zone, refused unless every part is in range: `new Date` alone rolls
+ * 2026-02-30 over to March 2nd, which would quietly schedule a task two days late.
+ */
+function parseDateTime(value: unknown): Date {
+  const match = typeof value === 'string' ? ISO_DATE_TIME.exec(value) : null;
+  const date = match ? new Date(value as string) : new Date(Number.NaN);
+  if (match) {
+    const [, y, mo, d, h, mi, sec] = match.map(Number) as number[];
+    const daysInMonth = new Date(Date.UTC(y!, mo!, 0)).getUTCDate();
+    const inRange =
+      mo! >= 1 &&
+      mo! <= 12 &&
+      d! >= 1 &&
+      d! <= daysInMonth &&
+      h! <= 23 &&
+      mi! <= 59 &&
+      (Number.isNaN(sec!) || sec! <= 59);
+    if (inRange && !Number.isNaN(date.getTime())) return date;
+  }
+  throw new GraphQLError(
+    `expected an ISO 8601 date-time with a time zone, such as 2026-11-28T14:03:09Z; got ${JSON.stringify(value)?.slice(0, 60)}`,
+  );
+}
+
 function parseLiteralJson(ast: ValueNode): unknown {
   switch (ast.kind) {
     case Kind.STRING:
@@ -70,19 +98,11 @@ builder.addScalarType(
   'DateTime',
   new GraphQLScalarType<Date, string>({
     name: 'DateTime',
-    description: 'A point in time, as an ISO 8601 string (UTC)',
+    description:
+      'A point in time, as an ISO 8601 string with a time zone (2026-11-28T14:03:09Z or +08:00); impossible dates such as 2026-02-30 are refused',
     serialize: (value) => new Date(value as number | Date).toISOString(),
-    parseValue: (value) => {
-      const date = new Date(value as string);
-      if (typeof value !== 'string' || Number.isNaN(date.getTime()))
-        throw new GraphQLError('expected an ISO 8601 date-time');
-      return date;
-    },
-    parseLiteral: (ast) => {
-      const date = ast.kind === Kind.STRING ? new Date(ast.value) : new Date(Number.NaN);
-      if (Number.isNaN(date.getTime())) throw new GraphQLError('expected an ISO 8601 date-time');
-      return date;
-    },
+    parseValue: (value) => parseDateTime(value),
+    parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : null),
   }) as never,
 );
 

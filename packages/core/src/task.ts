@@ -127,17 +127,20 @@ export type TaskInput = z.input<typeof TaskInput>;
 export type ParsedTaskInput = z.output<typeof TaskInput>;
 
 /** A filter over task records, shared by lists, subscriptions and bulk operations. */
+/** A name a filter compares with (a type or queue name): bounded, as every input is. */
+const FilterName = z.string().min(1).max(200);
+
 export const TaskFilter = z.strictObject({
-  status: z.array(TaskStatus).optional(),
-  type: z.array(z.string()).optional(),
-  queue: z.array(z.string()).optional(),
+  status: z.array(TaskStatus).max(20).optional(),
+  type: z.array(FilterName).max(100).optional(),
+  queue: z.array(FilterName).max(100).optional(),
   labels: Labels.optional(),
   /** Created at or after (epoch ms). */
   createdAfter: z.number().optional(),
   /** Created before (epoch ms). */
   createdBefore: z.number().optional(),
   /** Case-insensitive text in the last error message. */
-  errorText: z.string().optional(),
+  errorText: z.string().max(1000).optional(),
   /** Finished before (epoch ms); unfinished tasks never match. */
   finishedBefore: z.number().optional(),
 });

@@ -254,7 +254,7 @@ export class TaskStore {
   async list(filter: TaskFilter, options: ListOptions = {}): Promise<TaskPage> {
     const first = checkPageSize(options.first ?? 50);
     const maxScan = options.maxScan ?? 20_000;
-    const cursor = options.after ? decodeCursor(options.after) : null;
+    const cursor = options.after === undefined || options.after === null ? null : decodeCursor(options.after);
     // Dead letters by when they died walk their own index, scored by that time: creation times are
     // then checked on the records.
     const byDeath = options.order === 'deadLettered';

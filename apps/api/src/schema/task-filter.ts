@@ -1,4 +1,4 @@
-import { type TaskFilter, TaskStatus as TaskStatusSchema } from '@taskplane/core';
+import { fieldErrors, TaskFilter, TaskStatus as TaskStatusSchema, ValidationError } from '@taskplane/core';
 import { builder } from '../builder';
 
 export const TaskStatusEnum = builder.enumType('TaskStatus', {
@@ -39,9 +39,16 @@ type FilterArg =
   | null
   | undefined;
 
+/** The filter as the engine takes it; throws `ValidationError` (paths under `filter.`) when malformed. */
 export function toTaskFilter(arg: FilterArg): TaskFilter {
   if (!arg) return {};
   const filter: TaskFilter = {};
+  const labels = arg.labels ?? [];
+  const keys = new Set(labels.map((l) => l.key));
+  if (keys.size < labels.length)
+    throw new ValidationError('a label key is given twice', [
+      { path: 'filter.labels', message: 'repeated key' },
+    ]);
   if (arg.status?.length) filter.status = arg.status;
   if (arg.type?.length) filter.type = arg.type;
   if (arg.queue?.length) filter.queue = arg.queue;
@@ -49,5 +56,13 @@ export function toTaskFilter(arg: FilterArg): TaskFilter {
   if (arg.createdAfter) filter.createdAfter = arg.createdAfter.getTime();
   if (arg.createdBefore) filter.createdBefore = arg.createdBefore.getTime();
   if (arg.errorText) filter.errorText = arg.errorText;
+  const parsed = TaskFilter.safeParse(filter);
+  if (!parsed.success) {
+    const fields = fieldErrors(parsed.error, 'filter');
+    throw new ValidationError(
+      `invalid filter: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
+      fields,
+    );
+  }
   return filter;
 }
