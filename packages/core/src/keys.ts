@@ -134,8 +134,8 @@ export class Keys {
   bulkCancel(id: string): string {
     return `${this.bulkOperation(id)}:cancel`;
   }
-  /** Channel: bulk operation progress, for every API process. */
-  get bulkChannel(): string {
-    return `${this.prefix}:bulk:live`;
+  /** Stream, capped: bulk operation progress (each entry the operation's state), followed by cursor. */
+  get bulkLog(): string {
+    return `${this.prefix}:bulk:log`;
   }
 }

@@ -42,6 +42,8 @@ export interface BulkOperation {
   errors: { taskId: string; message: string }[];
   startedAt: number;
   finishedAt: number | null;
+  /** Grows with every save: a watcher keeps the newest state it saw. */
+  version: number;
   /** Where the walk resumes: the list cursor after the last batch done (null: from the start). */
   cursor: string | null;
   /** The cursor after the batch at hand, saved with it. */
@@ -51,4 +53,4 @@ export interface BulkOperation {
 }
 
 /** What an operation shows of itself to clients (its walking state stays inside). */
-export type BulkOperationView = Omit<BulkOperation, 'cursor' | 'nextCursor' | 'batch'>;
+export type BulkOperationView = Omit<BulkOperation, 'cursor' | 'nextCursor' | 'batch' | 'version'>;

@@ -1,14 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import {
-  createRedis,
-  type Keys,
-  type Logger,
-  NotFoundError,
-  type Task,
-  type TaskFilter,
-} from '@taskplane/core';
+import { type Keys, type Logger, NotFoundError, type Task, type TaskFilter } from '@taskplane/core';
+import { StreamTail, streamLastId } from '@taskplane/events';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { TaskEngine } from '../task-engine';
 import { type BulkKind, type BulkOperation, BulkState } from './bulk-operation';
 import type { BulkJobData } from './bulk-runner';
@@ -32,7 +25,7 @@ export class BulkOperations {
   readonly store: BulkStore;
   private readonly queue: Queue;
   private readonly listeners = new Map<string, Set<Listener>>();
-  private subscriber: Redis | null = null;
+  private tail: StreamTail | null = null;
 
   constructor(
     private readonly engine: TaskEngine,
@@ -46,12 +39,23 @@ export class BulkOperations {
   }
 
   async start(): Promise<void> {
-    this.subscriber = createRedis({ url: this.redisUrl, role: 'subscriber', name: 'bulk' });
-    this.subscriber.on('message', (_channel: string, text: string) => {
-      const op = JSON.parse(text) as BulkOperation;
-      for (const listener of this.listeners.get(op.id) ?? []) listener(op);
+    this.tail = new StreamTail({
+      redisUrl: this.redisUrl,
+      name: `${this.keys.prefix}:bulk-tail`,
+      logger: this.logger,
     });
-    await this.subscriber.subscribe(this.keys.bulkChannel);
+    this.tail.follow(
+      this.keys.bulkLog,
+      await streamLastId(this.engine.redis, this.keys.bulkLog),
+      (entries) => {
+        for (const [, fields] of entries) {
+          const text = fields[fields.indexOf('op') + 1];
+          if (!text) continue;
+          const op = JSON.parse(text) as BulkOperation;
+          for (const listener of this.listeners.get(op.id) ?? []) listener(op);
+        }
+      },
+    );
   }
 
   async preview(filter: TaskFilter): Promise<BulkPreview> {
@@ -91,6 +95,7 @@ export class BulkOperations {
       errors: [],
       startedAt: Date.now(),
       finishedAt: null,
+      version: 0,
       cursor: null,
       nextCursor: null,
       batch: [],
@@ -127,7 +132,7 @@ export class BulkOperations {
         if (pending.length === 0) await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
         const op = pending.shift();
-        if (!op || op.processed < last.processed) continue;
+        if (!op || op.version <= last.version) continue;
         last = op;
         yield op;
       }
@@ -138,7 +143,7 @@ export class BulkOperations {
   }
 
   async stop(): Promise<void> {
-    this.subscriber?.disconnect();
+    await this.tail?.stop();
     await this.queue.close();
   }
 }

@@ -106,3 +106,31 @@ describe('bulk operations', () => {
     expect(records.every((t) => t?.status === 'cancelled')).toBe(true);
   });
 });
+
+describe('bulk operation progress', () => {
+  it('reaches a watcher through a killed Redis connection, newest state last', async () => {
+    h = await createHarness();
+    await h.engine.submitMany(Array.from({ length: 1200 }, () => ({ type: 'work', params: {} })));
+    const ops = await startBulk();
+    const op = await ops.run(BulkKind.CancelTasks, { status: ['pending'] });
+    const versions: number[] = [];
+    let killed = 0;
+    let last: BulkOperation | undefined;
+    for await (const progress of ops.watch(op.id)) {
+      versions.push(progress.version);
+      last = progress;
+      if (!killed && progress.processed > 0) {
+        const clients = (await h.redis.client('LIST')) as string;
+        for (const line of clients.split('\n')) {
+          if (line.includes(`name=${h.keys.prefix}:bulk-tail`)) {
+            await h.redis.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
+            killed++;
+          }
+        }
+      }
+    }
+    expect(killed).toBe(1);
+    expect(last).toMatchObject({ state: BulkState.Done, processed: 1200, succeeded: 1200 });
+    expect([...versions].sort((a, b) => a - b)).toEqual(versions);
+  });
+});
