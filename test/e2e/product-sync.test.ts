@@ -62,6 +62,15 @@ describe('product sync', () => {
     );
     const parent = await t.engine.store.getOrThrow(task.id);
     expect(parent.result).toMatchObject({ total: 5, succeeded: 4, failed: 1 });
+    // Waiting for its children and carrying on is one attempt, not two.
+    expect(parent.attemptsMade).toBe(1);
+    expect(parent.attempts).toHaveLength(1);
+    expect(parent.attempts[0]!.finishedAt).toBeGreaterThanOrEqual(parent.attempts[0]!.startedAt!);
+    const starts = events.filter((e) => e.taskId === task.id && e.kind === 'started');
+    expect(starts.map((e) => [e.data.attempt, e.data.resumed])).toEqual([
+      [1, false],
+      [1, true],
+    ]);
     const children = await t.engine.store.children(task.id);
     expect(children).toHaveLength(5);
     expect(

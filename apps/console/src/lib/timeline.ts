@@ -22,6 +22,8 @@ interface EventData {
   error?: { code?: string; message?: string } | null;
   runAt?: number | null;
   reason?: string | null;
+  /** On STARTED: the attempt carries on after the task's children finished. */
+  resumed?: boolean | null;
 }
 
 function errorDetail(error: EventData['error']): string | undefined {
@@ -48,7 +50,9 @@ const ENTRIES: Record<TaskEventKind, (data: EventData, at: string) => Omit<Timel
     tone: 'neutral',
   }),
   STARTED: (d) => ({
-    title: `Attempt ${d.attempt ?? '?'} started`,
+    title: d.resumed
+      ? `Attempt ${d.attempt ?? '?'} resumed after its children`
+      : `Attempt ${d.attempt ?? '?'} started`,
     detail: d.workerId ? `on ${d.workerId}` : undefined,
     tone: 'info',
   }),

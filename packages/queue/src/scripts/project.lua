@@ -43,10 +43,14 @@ local function errorOf(reason)
   return {code = 'TRANSIENT', message = reason or 'unknown failure', retryable = true}, nil
 end
 
--- The error of attempt n from the job's failure reasons (BullMQ appends one per failed attempt,
--- atomically with the move), or nil when no reason names attempt n: the attempt did not fail (a
--- hand-back) or failed in a way the worker did not encode (a stall, a lost lock).
-local function attemptFailure(jobId, n)
+-- The error of the record's attempt n from the job's failure reasons (BullMQ appends one per
+-- failed attempt, atomically with the move), or nil when no reason names it: the attempt did not
+-- fail (a hand-back) or failed in a way the worker did not encode (a stall, a lost lock). The
+-- worker numbers attempts as BullMQ starts them, which counts a parent's resumption after its
+-- children as a start of its own: `resumes` makes up the difference.
+local function attemptFailure(rec, n)
+  local jobId = rec.id
+  n = n + rec.resumes
   local list = bullFailureReasons(QUEUE, jobId)
   for i = #list, 1, -1 do
     local err, attempt = errorOf(list[i])
@@ -56,10 +60,10 @@ local function attemptFailure(jobId, n)
 end
 
 -- The error of attempt n, or the newest reason when no reason names n.
-local function attemptError(jobId, n)
-  local err = attemptFailure(jobId, n)
+local function attemptError(rec, n)
+  local err = attemptFailure(rec, n)
   if err then return err end
-  local list = bullFailureReasons(QUEUE, jobId)
+  local list = bullFailureReasons(QUEUE, rec.id)
   return (errorOf(list[#list]))
 end
 
@@ -78,6 +82,7 @@ local function create(id, at)
   local rec = {
     id = id, type = job.name, queue = QUEUE, labels = cjson.encode(data.labels or {}), createdAt = createdAt,
     attempts = '[]', idempotencyKey = data.idempotencyKey or '', parentId = data.parentId or '', runStart = 0,
+    resumes = 0,
     status = delay > 0 and 'delayed' or 'pending'
   }
   track(rec)
@@ -108,7 +113,8 @@ end
 local function requeue(rec, at, status)
   local ok, attempts = pcall(cjson.decode, rec.attempts)
   rec.runStart = (ok and type(attempts) == 'table') and #attempts or 0
-  if setStatus(rec, status, at, {'finishedAt', '', 'result', '', 'runStart', rec.runStart, 'attemptsMade', 0}) then
+  rec.resumes = 0
+  if setStatus(rec, status, at, {'finishedAt', '', 'result', '', 'runStart', rec.runStart, 'attemptsMade', 0, 'resumes', 0}) then
     emit('requeued', rec, at, {})
   end
 end
@@ -131,7 +137,7 @@ handlers['waiting'] = function(id, f, at, next)
   local n = currentAttempt(rec)
   -- BullMQ moves a job retried without delay straight from active to waiting (older versions said
   -- prev = failed): the attempt failed when a failure reason names it; otherwise it was handed back.
-  local failure = rec.status == 'running' and (prev == 'failed' or prev == 'active') and attemptFailure(id, n)
+  local failure = rec.status == 'running' and (prev == 'failed' or prev == 'active') and attemptFailure(rec, n)
   if failure then
     closeAttempt(rec, at, failure, false)
     setStatus(rec, 'retrying', at, {'runAt', at, 'lastError', failure.message})
@@ -154,7 +160,7 @@ handlers['delayed'] = function(id, f, at)
   local runAt = f.delay or at
   if rec.status == 'running' then
     local n = currentAttempt(rec)
-    local err = attemptError(id, n)
+    local err = attemptError(rec, n)
     closeAttempt(rec, at, err, false)
     setStatus(rec, 'retrying', at, {'runAt', runAt, 'lastError', err.message})
     emit('retrying', rec, at, {attempt = n, error = err, runAt = runAt})
@@ -168,14 +174,29 @@ handlers['active'] = function(id, f, at)
   if rec == nil then rec = create(id, at) end
   if rec == nil then return end
   local workerId = bullWorkerOf(QUEUE, id) or cjson.null
+  -- A parent that waited for its children carries on with the attempt that fanned out: no new
+  -- attempt, and attempts made stay as they were.
+  local resumed = false
   local n = updateAttempts(rec, function(attempts)
-    attempts[#attempts + 1] = {attempt = #attempts + 1 - rec.runStart, startedAt = at, finishedAt = cjson.null,
-      workerId = workerId, error = cjson.null, stalled = false}
+    local last = attempts[#attempts]
+    if last ~= nil and last.fannedOut == true then
+      resumed = true
+      last.fannedOut = nil
+      last.finishedAt = cjson.null
+    else
+      attempts[#attempts + 1] = {attempt = #attempts + 1 - rec.runStart, startedAt = at, finishedAt = cjson.null,
+        workerId = workerId, error = cjson.null, stalled = false}
+    end
     return #attempts - rec.runStart
   end)
-  if n == 1 then set(rec, 'startedAt', at) end
+  if resumed then
+    rec.resumes = rec.resumes + 1
+    set(rec, 'resumes', rec.resumes)
+  elseif n == 1 then
+    set(rec, 'startedAt', at)
+  end
   if setStatus(rec, 'running', at) then
-    emit('started', rec, at, {attempt = n, workerId = workerId})
+    emit('started', rec, at, {attempt = n, workerId = workerId, resumed = resumed})
   end
 end
 
@@ -242,7 +263,14 @@ end
 handlers['waiting-children'] = function(id, f, at)
   local rec = loadRecord(id)
   if rec == nil then return end
-  closeAttempt(rec, at, nil, false)
+  -- The attempt pauses while the children run; the parent's next start carries it on.
+  updateAttempts(rec, function(attempts)
+    local last = attempts[#attempts]
+    if last ~= nil and last.finishedAt == cjson.null then
+      last.finishedAt = at
+      last.fannedOut = true
+    end
+  end)
   if setStatus(rec, 'blocked', at) then emit('blocked', rec, at, {}) end
 end
 
