@@ -4,6 +4,7 @@ import type { BulkOperations, TaskEngine } from '@taskplane/queue';
 import type { Redis } from 'ioredis';
 import type { TokenStore } from './auth/token-store';
 import type { Role, TokenRecord } from './auth/tokens';
+import type { EventTasks } from './event-tasks';
 import type { LiveStats } from './live-stats';
 import type { PresenceFeed } from './presence-feed';
 
@@ -19,6 +20,8 @@ export interface Services {
   bulk: BulkOperations;
   stats: LiveStats;
   presence: PresenceFeed;
+  /** Loads the task of an event once for all the subscriptions that select it. */
+  eventTasks: EventTasks;
   redisVersion: string;
   /** Persisted operations by id (`api.persisted_operations`), or null. */
   persisted: Map<string, string> | null;

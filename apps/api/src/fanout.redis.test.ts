@@ -64,3 +64,39 @@ describe('subscription fan-out', () => {
     expect((await executions()) - before).toBe(3);
   });
 });
+
+describe('the task of an event', () => {
+  it('is read once per event for every distinct subscription that selects it', async () => {
+    api = await startTestApi();
+    const { store } = api.services.engine;
+    const reads: string[] = [];
+    const [get, getMany] = [store.get.bind(store), store.getMany.bind(store)];
+    store.get = (id: string) => {
+      reads.push(id);
+      return get(id);
+    };
+    store.getMany = (ids: string[]) => {
+      reads.push(...ids);
+      return getMany(ids);
+    };
+    const client = api.ws();
+    // Twenty different documents' worth of subscriptions: each executes on its own.
+    const feeds = Array.from({ length: 20 }, (_, i) =>
+      collect(client, EVENTS, { queue: ['products', ...Array.from({ length: i }, (_, n) => `q${n}`)] }, 1),
+    );
+    await Promise.all(feeds.map((f) => f.ready));
+    for (let i = 0; i < 100 && (await api.metrics.subscriptions.get()).values[0]?.value !== 20; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const submitted = await api.graphql<{ submitTask: { task: { id: string } } }>(
+      `mutation { submitTask(input: { type: "single_product", params: { url: "http://127.0.0.1:9/p" } }) { ... on SubmitTaskPayload { task { id } } } }`,
+    );
+    const id = submitted.data!.submitTask.task.id;
+    const received = (await Promise.all(feeds.map((f) => f.done))).map(
+      ([first]) => (first as { taskEvents: { task: { id: string } } }).taskEvents.task.id,
+    );
+    expect(received).toEqual(Array.from({ length: 20 }, () => id));
+    // Twenty executions of one SUBMITTED event, one read of its task.
+    expect(reads.filter((r) => r === id)).toHaveLength(1);
+  });
+});

@@ -4,6 +4,7 @@ import { EventHub } from '@taskplane/events';
 import { BulkOperations, BulkRunner, Projector, TaskEngine } from '@taskplane/queue';
 import { TokenStore } from './auth/token-store';
 import type { Services } from './context';
+import { EventTasks } from './event-tasks';
 import { LiveStats } from './live-stats';
 import { loadPersistedOperations } from './persisted-operations';
 import { PresenceFeed } from './presence-feed';
@@ -49,6 +50,7 @@ export async function startServices(
     presence,
     stats,
     bulk,
+    eventTasks: new EventTasks(engine.store),
     tokens: new TokenStore(redis, keys, bootstrapToken),
     redisVersion: runtime.server.version,
     persisted: loadPersistedOperations(config),

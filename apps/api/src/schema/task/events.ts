@@ -37,7 +37,7 @@ export const TaskEventRef = builder.objectRef<TaskEvent>('TaskEvent').implement(
       type: TaskRef,
       nullable: true,
       description: 'The task as it is now (not as it was at the event)',
-      resolve: (e, _args, ctx) => ctx.engine.store.get(e.taskId),
+      resolve: (e, _args, ctx) => ctx.eventTasks.of(e),
     }),
   }),
 });
