@@ -1,7 +1,7 @@
 import type { Runtime } from '@taskplane/core';
 import { createRedis } from '@taskplane/core';
 import { EventHub } from '@taskplane/events';
-import { BulkOperations, BulkRunner, Projector, TaskEngine } from '@taskplane/queue';
+import { BulkOperations, BulkRunner, listWorkers, Projector, TaskEngine } from '@taskplane/queue';
 import { TokenStore } from './auth/token-store';
 import type { Services } from './context';
 import { EventTasks } from './event-tasks';
@@ -34,10 +34,13 @@ export async function startServices(
   // Bulk operations are stored work: any API process runs them, and resumes one whose runner died.
   const bulkRunner = new BulkRunner(engine, bulk.store, redisUrl, logger);
   bulkRunner.start();
+  // Workers project BullMQ's events; an API process does only while no worker is online, so the
+  // process that fans events out to subscribers is not also the one applying them.
   const projector = new Projector(
     engine,
     createRedis({ url: redisUrl, role: 'worker', name: 'api-projector' }),
     logger,
+    { standbyWhile: async () => (await listWorkers(redis, keys)).length > 0 },
   );
   projector.start();
   return {

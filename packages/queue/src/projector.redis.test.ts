@@ -10,7 +10,7 @@ afterEach(async () => {
   await h?.close();
 });
 
-function projector(): Projector {
+function projector(standbyWhile?: () => Promise<boolean>): Projector {
   const p = new Projector(
     h.engine,
     createRedis({ url: REDIS_URL, role: 'worker' }),
@@ -18,6 +18,7 @@ function projector(): Projector {
     {
       leaseMs: 600,
       retryMs: 50,
+      ...(standbyWhile ? { standbyWhile } : {}),
     },
   );
   projectors.push(p);
@@ -68,6 +69,30 @@ describe('projector leadership', () => {
     const id = await addBare('three');
     await expect.poll(() => a.isLeader || b.isLeader, { timeout: 3000 }).toBe(true);
     await expect.poll(() => h.engine.store.get(id).then((t) => t?.status), { timeout: 3000 }).toBe('delayed');
+  });
+});
+
+describe('a standby projector (an API process)', () => {
+  it('leads only while nobody better is around, and hands the lead over when someone is', async () => {
+    h = await createHarness();
+    let workerOnline = false;
+    const api = projector(async () => workerOnline);
+    await expect.poll(() => api.isLeader).toBe(true);
+    const first = await addBare('alone');
+    await expect.poll(() => h.engine.store.get(first).then((t) => t?.status)).toBe('delayed');
+
+    // A worker comes online: the API lets go and the worker's projector takes over.
+    workerOnline = true;
+    const worker = projector();
+    await expect.poll(() => worker.isLeader, { timeout: 5000 }).toBe(true);
+    expect(api.isLeader).toBe(false);
+    const second = await addBare('handed-over');
+    await expect.poll(() => h.engine.store.get(second).then((t) => t?.status)).toBe('delayed');
+
+    // The worker goes away: the API leads again.
+    workerOnline = false;
+    await worker.stop();
+    await expect.poll(() => api.isLeader, { timeout: 5000 }).toBe(true);
   });
 });
 

@@ -8,6 +8,12 @@ export interface ProjectorOptions {
   leaseMs?: number;
   /** How often a follower tries to take the lease. */
   retryMs?: number;
+  /**
+   * While this says a better-placed process is around, do not lead (and hand the lead over if
+   * holding it). API processes pass "a worker is online": projecting there would compete with
+   * fanning events out to subscribers, so they project only when no worker does.
+   */
+  standbyWhile?: () => Promise<boolean>;
 }
 
 const RENEW_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
@@ -31,6 +37,7 @@ export class Projector {
   private renewal: NodeJS.Timeout | null = null;
   private readonly leaseMs: number;
   private readonly retryMs: number;
+  private readonly standbyWhile: () => Promise<boolean>;
 
   constructor(
     private readonly engine: TaskEngine,
@@ -41,6 +48,7 @@ export class Projector {
   ) {
     this.leaseMs = options.leaseMs ?? 5000;
     this.retryMs = options.retryMs ?? 1000;
+    this.standbyWhile = options.standbyWhile ?? (async () => false);
   }
 
   /** Whether this process applies BullMQ's events now. */
@@ -56,6 +64,7 @@ export class Projector {
 
   private async acquire(): Promise<boolean> {
     const { redis, keys } = this.engine;
+    if (await this.standbyWhile()) return false;
     const taken = await redis.set(keys.projectorLease, this.owner, 'PX', this.leaseMs, 'NX');
     if (taken !== 'OK') return false;
     this.leader = true;
@@ -74,17 +83,24 @@ export class Projector {
         this.leaseMs,
       );
       if (kept !== 1) this.demote('lease lost');
+      else if (await this.standbyWhile()) await this.release('a better-placed process is online');
     } catch (error) {
       this.logger.warn({ err: error }, 'projector: could not renew the lease');
     }
   }
 
-  private demote(why: string): void {
+  /** Give the lead up at once (another process takes it within its `retryMs`). */
+  private async release(why: string): Promise<void> {
+    this.demote(why, 'info');
+    await this.engine.redis.eval(RELEASE_LUA, 1, this.engine.keys.projectorLease, this.owner);
+  }
+
+  private demote(why: string, level: 'info' | 'warn' = 'warn'): void {
     if (!this.leader) return;
     this.leader = false;
     if (this.renewal) clearInterval(this.renewal);
     this.renewal = null;
-    this.logger.warn({ why }, 'projector: no longer the leader');
+    this.logger[level]({ why }, 'projector: no longer the leader');
   }
 
   /** Every queue the engine knows: whichever process leads projects them all. */
