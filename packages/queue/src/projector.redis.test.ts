@@ -123,3 +123,20 @@ describe('recording attempts', () => {
     expect(done.attempts.map((a) => a.error?.code)).toEqual(['TRANSIENT', 'TRANSIENT']);
   });
 });
+
+describe('a trimmed BullMQ stream', () => {
+  it('is reported when entries were dropped before they were applied, not when there is nothing new', async () => {
+    h = await createHarness();
+    await h.engine.submit({ type: 'work', params: {} });
+    // Nothing new since the submit's own projection: no gap to report.
+    expect(await h.engine.project('work')).toEqual({ applied: 0, trimmed: false });
+    // Two jobs added by BullMQ alone, then the stream trimmed to the last entry: the first job's
+    // entries are gone before anyone applied them.
+    await addBare('lost');
+    await addBare('kept');
+    await h.redis.xtrim(h.keys.bullEvents('work'), 'MAXLEN', 1);
+    const outcome = await h.engine.project('work');
+    expect(outcome.trimmed).toBe(true);
+    expect(outcome.applied).toBe(1);
+  });
+});

@@ -283,8 +283,12 @@ local function idAfter(a, b)
   a1, a2, b1, b2 = tonumber(a1), tonumber(a2), tonumber(b1), tonumber(b2)
   return a1 > b1 or (a1 == b1 and a2 > b2)
 end
+-- One entry more than we apply, so a handler can look at the entry after its own.
+local entries = rcall('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', LIMIT + 1)
+if #entries == 0 then return {0, last, 0, 0} end
+-- Only a call with something to apply can find a gap (trimming keeps the newest entries).
 local trimmed = 0
-if last ~= '0-0' and rcall('EXISTS', KEYS[1]) == 1 then
+if last ~= '0-0' then
   local info = rcall('XINFO', 'STREAM', KEYS[1])
   local f = {}
   for i = 1, #info, 2 do f[info[i]] = info[i + 1] end
@@ -292,8 +296,6 @@ if last ~= '0-0' and rcall('EXISTS', KEYS[1]) == 1 then
   local lost = f['entries-added'] == nil or tonumber(f['entries-added']) > tonumber(f['length'])
   if lost and type(first) == 'table' and idAfter(first[1], last) then trimmed = 1 end
 end
--- One entry more than we apply, so a handler can look at the entry after its own.
-local entries = rcall('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', LIMIT + 1)
 local function fieldsOf(entry)
   if entry == nil then return nil end
   return bullEntry(entry[2])
