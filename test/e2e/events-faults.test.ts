@@ -2,24 +2,21 @@
 // restart cost latency, never an event, a cancel or a settings change (ARCHITECTURE.md, invariant
 // 9), and a replay of any length keeps the API's memory bounded (invariant 10). A private
 // redis-server (AOF on), never the shared one: this file kills connections and restarts Redis.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createRedis, Keys, type SpawnedRedis, spawnRedisServer } from '@taskplane/core';
+import { readFileSync } from 'node:fs';
+import { createRedis, Keys } from '@taskplane/core';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { TEST_TYPES_CONFIG, type TestEngine, testEngine } from '../helpers/engine';
-import { type ApiProcess, type RunningProcess, startApp } from '../helpers/processes';
-import { uniquePrefix } from '../helpers/redis';
+import { TEST_TYPES_CONFIG, type TestEngine } from '../helpers/engine';
+import { type PrivatePlane, startPrivatePlane } from '../helpers/private-plane';
+import type { ApiProcess, RunningProcess } from '../helpers/processes';
 
 const TOKEN = 'tp_events_faults_admin_token_0123456789';
 /** The most the API's resident memory may grow while it replays 100,000 events to one subscriber. */
 const REPLAY_RSS_BOUND_MB = 64;
 const CONFIG = { ...TEST_TYPES_CONFIG, events: { stream_max_len: 500_000 } };
 
-const dir = mkdtempSync(join(tmpdir(), 'tptest-events-faults-'));
-let redis: SpawnedRedis;
+let plane: PrivatePlane;
 let admin: ReturnType<typeof createRedis>;
 let api: ApiProcess;
 let worker: RunningProcess;
@@ -27,27 +24,15 @@ let t: TestEngine;
 let keys: Keys;
 
 beforeAll(async () => {
-  redis = await spawnRedisServer({ dir });
-  const prefix = uniquePrefix('events-faults');
-  keys = new Keys(prefix);
-  const options = {
-    prefix,
-    redisUrl: redis.url,
-    configOverrides: CONFIG,
-    env: { REDIS_URL: redis.url, TASKPLANE_AUTH__BOOTSTRAP_TOKEN: TOKEN },
-  };
-  [api, worker] = await Promise.all([startApp('api', options), startApp('worker', options)]);
-  await worker.waitForLine(/worker ready/, 20_000);
-  t = testEngine(prefix, CONFIG, redis.url);
-  admin = createRedis({ url: redis.url, role: 'worker', name: 'tptest-admin' });
+  plane = await startPrivatePlane('events-faults', CONFIG, TOKEN);
+  ({ api, worker, t } = plane);
+  keys = new Keys(plane.prefix);
+  admin = createRedis({ url: plane.redis.url, role: 'worker', name: 'tptest-admin' });
 });
 
 afterAll(async () => {
-  await Promise.all([api?.stop(), worker?.stop()]);
-  await t?.close().catch(() => {});
   admin?.disconnect();
-  await redis?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await plane?.stop();
 });
 
 interface Ev {
@@ -222,9 +207,8 @@ describe('live events through connection faults', () => {
   it('a subscriber gets every event once, in order, across a Redis restart under load', async () => {
     await everyEventOnce(1_000, async (submitted) => {
       if (submitted !== 400) return;
-      await redis.stop();
       // The same server on the same port with its append-only file.
-      redis = await spawnRedisServer({ dir, port: redis.port });
+      await plane.restartRedis();
     });
   });
 });

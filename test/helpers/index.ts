@@ -1,5 +1,6 @@
 export * from './browser';
 export * from './console';
 export * from './engine';
+export * from './private-plane';
 export * from './processes';
 export * from './redis';

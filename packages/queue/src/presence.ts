@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Keys } from '@taskplane/core';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 
 /** A worker process as it announces itself. */
 export interface WorkerPresence {
@@ -62,37 +62,21 @@ export async function beat(
   kind: PresenceKind,
 ): Promise<void> {
   const json = JSON.stringify(presence);
-  await redis
+  const multi = redis
     .multi()
     .set(keys.worker(presence.id), json, 'PX', ttlMs)
-    .zadd(keys.workers, presence.lastSeenAt, presence.id)
-    .xadd(
-      keys.workersLog,
-      'MAXLEN',
-      '~',
-      PRESENCE_LOG_MAX_LEN,
-      '*',
-      FIELD,
-      JSON.stringify({ kind, worker: presence } satisfies PresenceChange),
-    )
-    .exec();
+    .zadd(keys.workers, presence.lastSeenAt, presence.id);
+  await announce(multi, keys, { kind, worker: presence }).exec();
+}
+
+/** Appends a presence change to the log every API process follows, in the caller's MULTI. */
+function announce(multi: ChainableCommander, keys: Keys, change: PresenceChange): ChainableCommander {
+  return multi.xadd(keys.workersLog, 'MAXLEN', '~', PRESENCE_LOG_MAX_LEN, '*', FIELD, JSON.stringify(change));
 }
 
 export async function leave(redis: Redis, keys: Keys, presence: WorkerPresence): Promise<void> {
-  await redis
-    .multi()
-    .del(keys.worker(presence.id))
-    .zrem(keys.workers, presence.id)
-    .xadd(
-      keys.workersLog,
-      'MAXLEN',
-      '~',
-      PRESENCE_LOG_MAX_LEN,
-      '*',
-      FIELD,
-      JSON.stringify({ kind: PresenceKind.Offline, worker: presence } satisfies PresenceChange),
-    )
-    .exec();
+  const multi = redis.multi().del(keys.worker(presence.id)).zrem(keys.workers, presence.id);
+  await announce(multi, keys, { kind: PresenceKind.Offline, worker: presence }).exec();
 }
 
 /** The worker processes alive now. Records that expired are dropped from the set as they are found. */
