@@ -1,0 +1,12 @@
+import type { HandlerMap } from '@taskplane/core';
+
+/**
+ * The bench's task handlers, loaded by real worker processes through `workers.handler_modules`. The
+ * no-op handler returns the moment it finished (`Date.now()`), so a subscriber that selects
+ * `task { result }` can time an event from the handler's end, not from the submit.
+ */
+const handlers: HandlerMap = {
+  bench_noop: async () => ({ finishedAt: Date.now() }),
+};
+
+export default handlers;
