@@ -13,7 +13,7 @@
  *   node --import tsx bench/redis-cost.ts [--tasks 2000] [--runs 3]
  */
 import { createRedis } from '@taskplane/core';
-import { newTaskId } from '@taskplane/queue';
+import { type JobData, newTaskId } from '@taskplane/queue';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { emit } from './figure';
@@ -90,8 +90,8 @@ const jobOptions = () =>
       order: config.queues.bench!.order,
       maxAttempts: config.retry.max_retries + 1,
       timeoutMs: config.workers.task_timeout,
-      backoff: { base: 1000, max: 60_000, jitter: 0.2 },
-    } as Parameters<typeof optionsSource.engine.jobOptions>[1],
+      backoff: { baseDelayMs: 1000, maxDelayMs: 60_000, jitter: 0.2 },
+    } satisfies JobData,
     0,
     0,
   );
