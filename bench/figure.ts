@@ -10,6 +10,13 @@ export type Goal =
   | { kind: 'plus<='; value: number }
   | { kind: 'max'; value: number };
 
+/** A second statistic per run, shown beside the figure's own. */
+export interface Aside {
+  label: string;
+  unit: string;
+  values: number[];
+}
+
 /** One row of the results table: a sample per run on each side (median and range are taken later). */
 export interface Figure {
   /** Position in the issue's table (1-12), for the order of rows. */
@@ -22,8 +29,8 @@ export interface Figure {
   rawLabel: string;
   goal: Goal;
   /** A second statistic shown beside the median (e.g. p50 beside a p99), per run. */
-  oursAside?: { label: string; values: number[] };
-  rawAside?: { label: string; values: number[] };
+  oursAside?: Aside;
+  rawAside?: Aside;
   note?: string;
 }
 
@@ -51,9 +58,9 @@ export function cell(values: number[], unit: string): string {
 export function goalText(goal: Goal, unit: string): string {
   switch (goal.kind) {
     case 'ratio<=':
-      return `<= ${goal.value}x`;
+      return `<= ${+goal.value.toFixed(2)}x`;
     case 'ratio>=':
-      return `>= ${goal.value}x`;
+      return `>= ${+goal.value.toFixed(2)}x`;
     case 'plus<=':
       return `<= raw + ${goal.value} ${unit}`;
     case 'max':
@@ -85,8 +92,7 @@ export function verdict(f: Figure): { ratio: string; met: boolean | null } {
 export function emit(figures: Figure[]): void {
   for (const f of figures) {
     const v = verdict(f);
-    const aside = (a?: { label: string; values: number[] }) =>
-      a ? `; ${a.label} ${cell(a.values, f.unit)}` : '';
+    const aside = (a?: Aside) => (a ? `; ${a.label} ${cell(a.values, a.unit)}` : '');
     console.log(
       `  ${f.figure}: taskplane ${cell(f.ours, f.unit)}${aside(f.oursAside)} | ${f.rawLabel} ${
         f.raw ? cell(f.raw, f.unit) : '—'

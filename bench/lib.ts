@@ -1,7 +1,10 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { TestApi } from '@taskplane/api/testing';
 import {
   createLogger,
@@ -12,8 +15,8 @@ import {
   spawnRedisServer,
   TaskTypeRegistry,
 } from '@taskplane/core';
-import { TaskEngine, WorkerHost } from '@taskplane/queue';
-import { Queue, Worker } from 'bullmq';
+import { type JobData, newTaskId, TaskEngine, WorkerHost } from '@taskplane/queue';
+import { type JobsOptions, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { ApiProcess, RunningProcess } from '../test/helpers/processes';
@@ -170,6 +173,25 @@ export async function drainBare(url: string, queueName: string, jobs: number, co
   await finished.promise;
   await worker.close();
   connection.disconnect();
+}
+
+/**
+ * The job options `engine` gives a no-op task of queue `bench` (`TaskEngine.jobOptions`: priority,
+ * attempts, backoff, removeOnComplete/removeOnFail), for the raw side, so both sides ask BullMQ for
+ * the same work. A fresh job id each call.
+ */
+export function engineJobOptions(engine: TaskEngine): () => JobsOptions {
+  const { config } = engine;
+  const data: JobData = {
+    params: {},
+    labels: {},
+    priority: config.queues.bench!.priority,
+    order: config.queues.bench!.order,
+    maxAttempts: config.retry.max_retries + 1,
+    timeoutMs: config.workers.task_timeout,
+    backoff: { baseDelayMs: 1000, maxDelayMs: 60_000, jitter: 0.2 },
+  };
+  return () => engine.jobOptions(newTaskId(), data, 0, 0);
 }
 
 /** A TaskEngine on `url` with one queue `bench` and a `noop` task type, as a worker would have. */
@@ -425,3 +447,75 @@ export interface WsModule {
   };
 }
 export const ws = createRequire(import.meta.url)('ws') as WsModule;
+
+export interface BenchChild {
+  pid: number;
+  lines: string[];
+  /** The first line (seen or to come) matching `pattern`; rejects if the child exits first. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** SIGTERM to the PID, SIGKILL after 5 s; resolves on exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `node --import tsx bench/<file>` as a child of this process, with `env` over ours. Its stdin is a
+ * pipe: when the bench dies, the pipe closes and the child ends itself, so no server outlives a run.
+ */
+export function spawnBenchChild(
+  file: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): BenchChild {
+  const guard = `data:text/javascript,${encodeURIComponent(
+    "process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM')).resume().unref();",
+  )}`;
+  const child = spawn(
+    process.execPath,
+    ['--import', guard, '--import', 'tsx', fileURLToPath(new URL(file, import.meta.url)), ...args],
+    { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  const lines: string[] = [];
+  const listeners = new Set<(line: string) => void>();
+  for (const input of [child.stdout, child.stderr])
+    createInterface({ input }).on('line', (line) => {
+      lines.push(line);
+      for (const listener of listeners) listener(line);
+    });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    pid: child.pid!,
+    lines,
+    waitForLine(pattern, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          listeners.delete(onLine);
+        };
+        const onLine = (line: string) => {
+          const match = pattern.exec(line);
+          if (match) {
+            done();
+            resolve(match);
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`${file}: no line matching ${pattern}\n${lines.slice(-30).join('\n')}`));
+        }, timeoutMs);
+        for (const line of lines) onLine(line);
+        listeners.add(onLine);
+        void exited.then(() => {
+          done();
+          reject(new Error(`${file} exited before ${pattern}\n${lines.slice(-30).join('\n')}`));
+        });
+      });
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -13,7 +13,6 @@
  *   node --import tsx bench/redis-cost.ts [--tasks 2000] [--runs 3]
  */
 import { createRedis } from '@taskplane/core';
-import { type JobData, newTaskId } from '@taskplane/queue';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { emit } from './figure';
@@ -22,6 +21,7 @@ import {
   arg,
   benchRedis,
   deferred,
+  engineJobOptions,
   fmt,
   noopEngine,
   RUNS,
@@ -77,24 +77,8 @@ async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
   return out;
 }
 
-// The raw side's job options are the engine's own, from the same function the engine calls.
 const optionsSource = noopEngine(server.url, CONCURRENCY, 'options');
-const { config } = optionsSource.engine;
-const jobOptions = () =>
-  optionsSource.engine.jobOptions(
-    newTaskId(),
-    {
-      params: {},
-      labels: {},
-      priority: config.queues.bench!.priority,
-      order: config.queues.bench!.order,
-      maxAttempts: config.retry.max_retries + 1,
-      timeoutMs: config.workers.task_timeout,
-      backoff: { baseDelayMs: 1000, maxDelayMs: 60_000, jitter: 0.2 },
-    } satisfies JobData,
-    0,
-    0,
-  );
+const jobOptions = engineJobOptions(optionsSource.engine);
 console.log(
   `raw job options (TaskEngine.jobOptions): ${JSON.stringify({ ...jobOptions(), jobId: '…', timestamp: '…' })}`,
 );
