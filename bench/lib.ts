@@ -301,7 +301,10 @@ export async function startStack(
   };
   const [api, worker] = await Promise.all([
     startApp('api', common),
-    options.worker === false ? null : startApp('worker', common),
+    // The worker says it is ready at level info.
+    options.worker === false
+      ? null
+      : startApp('worker', { ...common, env: { ...common.env, TASKPLANE_LOG_LEVEL: 'info' } }),
   ]);
   if (worker) await worker.waitForLine(/worker ready/);
   return {
