@@ -6,7 +6,8 @@ import type { HandlerMap } from '@taskplane/core';
  * `task { result }` can time an event from the handler's end, not from the submit.
  */
 const handlers: HandlerMap = {
-  bench_noop: async () => ({ finishedAt: Date.now() }),
+  // `at` is the wall clock with sub-millisecond resolution, comparable across processes on one host.
+  bench_noop: async () => ({ finishedAt: Date.now(), at: performance.timeOrigin + performance.now() }),
 };
 
 export default handlers;

@@ -17,6 +17,7 @@ import {
 } from '@taskplane/core';
 import { type JobData, newTaskId, TaskEngine, WorkerHost } from '@taskplane/queue';
 import { type JobsOptions, Queue, Worker } from 'bullmq';
+import { type Client, createClient } from 'graphql-ws';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { ApiProcess, RunningProcess } from '../test/helpers/processes';
@@ -521,4 +522,30 @@ export function spawnBenchChild(
       clearTimeout(timer);
     },
   };
+}
+
+/** Wall-clock time in ms with sub-millisecond resolution, comparable across processes on one host. */
+export function wallNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** A graphql-ws client of a bench stack's API with the bench token. */
+export function wsClient(wsUrl: string): Client {
+  return createClient({
+    url: wsUrl,
+    webSocketImpl: ws.WebSocket,
+    connectionParams: { authorization: `Bearer ${BENCH_TOKEN}` },
+    retryAttempts: 0,
+    lazy: false,
+  });
+}
+
+/** `taskEvents` of kind SUCCEEDED with the task's result: what a dashboard waiting on results selects. */
+export const SUCCEEDED_DOCUMENT =
+  'subscription { taskEvents(kinds: [SUCCEEDED]) { cursor task { result } } }';
+
+/** Handler-finish time carried in a SUCCEEDED event's `task.result` (bench/handlers.ts). */
+export function finishedAt(value: { data?: unknown }): number {
+  const data = value.data as { taskEvents?: { task?: { result?: { at?: number } } } } | undefined;
+  return data?.taskEvents?.task?.result?.at ?? Number.NaN;
 }
