@@ -549,3 +549,6 @@ export function finishedAt(value: { data?: unknown }): number {
   const data = value.data as { taskEvents?: { task?: { result?: { at?: number } } } } | undefined;
   return data?.taskEvents?.task?.result?.at ?? Number.NaN;
 }
+
+/** The channel the raw fan-out servers (bench/fanout-server.ts) relay to their sockets. */
+export const FANOUT_CHANNEL = 'bench:fanout';
