@@ -1,117 +1,154 @@
 /**
- * Event latency to one subscriber, one event at a time: raw Redis pub/sub (PUBLISH to an ioredis
- * subscriber in this process) against Taskplane (the engine's own append-log script writes a task
- * event, and a graphql-ws subscriber of `taskEvents` on the real API receives it). Both are timed
- * from just before the write to receipt, in this process.
+ * SUCCEEDED event latency under load, open loop: tasks are submitted at a fixed rate (`--rate`,
+ * default 1,000/s, in `submitTasks` calls every 20 ms whether or not the last one answered) to the
+ * real API process, run by the real worker process, and one graphql-ws subscriber of
+ * `taskEvents(kinds: [SUCCEEDED]) { cursor task { result } }` times each event from the moment the
+ * handler finished (the handler returns its clock in the result) to receipt. Raw: Redis pub/sub at
+ * the same rate and message cadence, publish to receipt, one ioredis subscriber.
  *
- *   node --import tsx bench/events.ts [events=2000]
+ *   node --import tsx bench/events.ts [--rate 1000] [--seconds 8] [--runs 3]
  */
 import { createRedis } from '@taskplane/core';
+import { emit } from './figure';
 import {
-  benchApi,
+  alternate,
+  arg,
   benchRedis,
-  deferred,
+  finishedAt,
   fmt,
-  latencyRows,
-  metricValue,
-  report,
-  taskEventWriter,
-  waitUntil,
+  percentile,
+  RUNS,
+  SUCCEEDED_DOCUMENT,
+  startStack,
+  submitNoops,
+  wallNow,
+  wsClient,
 } from './lib';
 
-const events = Number(process.argv[2] ?? 2000);
-const WARMUP = 100;
+const rate = arg('rate', 1000);
+const seconds = arg('seconds', 8);
+const TICK_MS = 20;
+/** How long after the last submit a run waits for stragglers before counting them as missing. */
+const GRACE_MS = 15_000;
+const perTick = Math.max(1, Math.round((rate * TICK_MS) / 1000));
 
-/** Time `count` round trips of `write` to `arrived`, one at a time. */
-async function sample(count: number, write: (n: number) => Promise<unknown>, next: () => Promise<void>) {
-  const latencies: number[] = [];
-  for (let n = 0; n < count; n++) {
-    const received = next();
-    const t0 = performance.now();
-    await write(n);
-    await received;
-    latencies.push(performance.now() - t0);
-  }
-  return latencies;
+interface Sample {
+  p50: number;
+  p99: number;
+  missing: number;
 }
 
-/** A signal for "the next message arrived", re-armed after each. */
-function arrivals() {
-  let pending = deferred();
+/** Calls `send(tick)` every TICK_MS for `ms` on a fixed schedule (it does not wait for the last call). */
+async function openLoop(ms: number, send: () => Promise<unknown>): Promise<void> {
+  const start = performance.now();
+  const pending: Promise<unknown>[] = [];
+  for (let tick = 0; performance.now() - start < ms; tick++) {
+    pending.push(send());
+    const due = start + (tick + 1) * TICK_MS;
+    await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+  }
+  await Promise.all(pending);
+}
+
+function summarise(latencies: number[], expected: number): Sample {
   return {
-    arrived() {
-      pending.resolve();
-    },
-    next() {
-      pending = deferred();
-      return pending.promise;
-    },
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    missing: expected - latencies.length,
   };
 }
 
-async function raw(url: string): Promise<number[]> {
-  const publisher = createRedis({ url, role: 'worker' });
-  const subscriber = createRedis({ url, role: 'subscriber' });
-  const signal = arrivals();
-  subscriber.on('message', () => signal.arrived());
-  await subscriber.subscribe('bench:events');
-  // About the size of one of our live event messages.
-  const message = (n: number) =>
-    JSON.stringify({
-      cursor: `${Date.now()}-${n}`,
-      kind: 'log',
-      taskId: 'x'.repeat(21),
-      data: { line: `line ${n}` },
-    });
-  try {
-    await sample(WARMUP, (n) => publisher.publish('bench:events', message(n)), signal.next);
-    return await sample(events, (n) => publisher.publish('bench:events', message(n)), signal.next);
-  } finally {
-    subscriber.disconnect();
-    publisher.disconnect();
-  }
+const server = await benchRedis();
+const stack = await startStack(server.url);
+const client = wsClient(stack.wsUrl);
+let ourLatencies: number[] = [];
+let errors = 0;
+client.subscribe(
+  { query: SUCCEEDED_DOCUMENT },
+  {
+    next: (value) => {
+      if (value.errors) errors++;
+      ourLatencies.push(wallNow() - finishedAt(value));
+    },
+    error: (error) => console.error('subscription failed:', error),
+    complete: () => {},
+  },
+);
+const publisher = createRedis({ url: server.url, role: 'worker' });
+const subscriber = createRedis({ url: server.url, role: 'subscriber' });
+let rawLatencies: number[] = [];
+subscriber.on('message', (_channel, message: string) => {
+  rawLatencies.push(wallNow() - Number(JSON.parse(message).at));
+});
+await subscriber.subscribe('bench:events');
+
+async function settle(latencies: () => number[], expected: number): Promise<void> {
+  const deadline = performance.now() + GRACE_MS;
+  while (latencies().length < expected && performance.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
 }
 
-async function ours(url: string): Promise<number[]> {
-  const api = await benchApi(url);
-  try {
-    const { taskId, write } = await taskEventWriter(api);
-    const signal = arrivals();
-    let errors = 0;
-    api.ws().subscribe(
-      {
-        query: `subscription($id: ID!) { taskEvents(taskIds: [$id], kinds: [LOG]) { cursor kind taskId data } }`,
-        variables: { id: taskId },
-      },
-      {
-        next: (value) => {
-          if (value.errors) errors++;
-          signal.arrived();
-        },
-        error: (error) => console.error('subscription failed:', error),
-        complete: () => {},
-      },
-    );
-    await waitUntil('the subscription', async () => (await metricValue(api.metrics.subscriptions)) === 1);
-    // The write is the engine's own path for a task event (see taskEventWriter).
-    await sample(WARMUP, write, signal.next);
-    const latencies = await sample(events, write, signal.next);
-    if (errors) throw new Error(`${errors} events arrived with errors`);
-    return latencies;
-  } finally {
-    await api.close();
-  }
+let submitted = 0;
+async function ours(run: number): Promise<Sample> {
+  ourLatencies = [];
+  const ms = run < 0 ? 2000 : seconds * 1000;
+  let sent = 0;
+  await openLoop(ms, async () => {
+    sent += perTick;
+    await submitNoops(stack.graphqlUrl, perTick, submitted++);
+  });
+  await settle(() => ourLatencies, sent);
+  return summarise(ourLatencies, sent);
 }
 
-const redis = await benchRedis();
+async function raw(run: number): Promise<Sample> {
+  rawLatencies = [];
+  const ms = run < 0 ? 2000 : seconds * 1000;
+  let sent = 0;
+  await openLoop(ms, async () => {
+    const pipeline = publisher.pipeline();
+    // About the size of one of our SUCCEEDED live messages.
+    for (let i = 0; i < perTick; i++)
+      pipeline.publish(
+        'bench:events',
+        JSON.stringify({
+          cursor: `${Date.now()}-${sent + i}`,
+          kind: 'succeeded',
+          taskId: 'x'.repeat(21),
+          at: wallNow(),
+        }),
+      );
+    sent += perTick;
+    await pipeline.exec();
+  });
+  await settle(() => rawLatencies, sent);
+  return summarise(rawLatencies, sent);
+}
+
 try {
-  const rawMs = await raw(redis.url);
-  const oursMs = await ours(redis.url);
-  report(
-    `event latency to one subscriber: ${fmt(events, 0)} events, one at a time (write to receipt)`,
-    latencyRows('latency', oursMs, rawMs),
-    'Redis pub/sub',
-  );
+  await new Promise((r) => setTimeout(r, 500));
+  const result = await alternate(RUNS, ours, raw);
+  if (errors) console.log(`${errors} events arrived with errors`);
+  const missing = result.ours.map((s) => s.missing);
+  console.log(`SUCCEEDED events missing after ${GRACE_MS / 1000} s grace, per run: ${missing.join(', ')}`);
+  emit([
+    {
+      order: 8,
+      figure: `SUCCEEDED event latency at ${fmt(rate, 0)} tasks/s, handler finish to a subscriber of \`taskEvents { cursor task { result } }\`, p99`,
+      unit: 'ms',
+      ours: result.ours.map((s) => s.p99),
+      raw: result.raw.map((s) => s.p99),
+      rawLabel: 'Redis pub/sub, same rate',
+      goal: { kind: 'plus<=', value: 3 },
+      oursAside: { label: 'p50', unit: 'ms', values: result.ours.map((s) => s.p50) },
+      rawAside: { label: 'p50', unit: 'ms', values: result.raw.map((s) => s.p50) },
+      note: `${seconds} s per run, ${perTick} tasks per submitTasks call every ${TICK_MS} ms; events not received within ${GRACE_MS / 1000} s of the last submit: ${missing.join(', ')}`,
+    },
+  ]);
 } finally {
-  await redis.stop();
+  await client.dispose();
+  subscriber.disconnect();
+  publisher.disconnect();
+  await stack.stop();
+  await server.stop();
 }

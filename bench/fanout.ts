@@ -1,179 +1,198 @@
 /**
- * One event to many subscribers. Taskplane: 2,000 `taskEvents` subscriptions with the same document
- * over 200 graphql-ws sockets to the real API; one task event is written (the engine's append-log
- * script) and timed to the last subscriber's receipt, and the API's subscription-execution counter
- * says how many times the document ran for it. Raw: 2,000 ioredis subscriber connections to one
- * channel (each client its own Redis subscription), and one ioredis subscriber handing the message
- * to 2,000 in-memory listeners (what one pub/sub subscription gives a process).
+ * One event to many sockets. `--sockets` (default 5,000) sockets, one subscription each, held by
+ * `--clients` client processes (bench/fanout-clients.ts; default 2), against three servers in turn:
  *
- *   node --import tsx bench/fanout.ts [subscribers=2000] [sockets=200] [events=20]
+ * - Taskplane: the real API and worker processes; each subscription is
+ *   `taskEvents(kinds: [SUCCEEDED]) { cursor task { result } }`; one no-op task is submitted and the
+ *   time runs from the moment its handler finished (its result says when) to the last socket's
+ *   receipt.
+ * - bare `ws`: a server that relays a Redis channel to every socket (bench/fanout-server.ts ws);
+ * - plain graphql-ws: `useServer` with a trivial `tick { at }` subscription fed by the same channel.
+ *   For these two the time runs from the PUBLISH to the last receipt.
+ *
+ * Events go one at a time; a run is `--events` events (default 5) and reports the p50 of their
+ * last-receipt times. The servers are measured one after another (5,000 sockets each are too many
+ * to hold three times over), so this figure is not alternated. RSS per idle subscription is the
+ * server process's RSS with every socket subscribed (after the warm-up events) minus its RSS before
+ * the first connection, divided by the sockets.
+ *
+ *   node --import tsx bench/fanout.ts [--sockets 5000] [--clients 2] [--events 5] [--runs 3]
  */
 import { createRedis } from '@taskplane/core';
-import type { Redis } from 'ioredis';
+import { emit } from './figure';
 import {
-  benchApi,
+  arg,
+  type BenchChild,
   benchRedis,
-  deferred,
+  FANOUT_CHANNEL,
   fmt,
-  metricValue,
   percentile,
-  report,
-  taskEventWriter,
-  waitUntil,
+  processRssKb,
+  RUNS,
+  SUCCEEDED_DOCUMENT,
+  spawnBenchChild,
+  startStack,
+  submitNoops,
+  wallNow,
 } from './lib';
 
-const subscribers = Number(process.argv[2] ?? 2000);
-const sockets = Number(process.argv[3] ?? 200);
-const events = Number(process.argv[4] ?? 20);
-const CHANNEL = 'bench:fanout';
-const DOCUMENT = `subscription { taskEvents(kinds: [LOG]) { cursor kind taskId data task { id status } } }`;
+const sockets = arg('sockets', 5000);
+const clientProcesses = arg('clients', 2);
+const events = arg('events', 5);
+const server = await benchRedis();
+const publisher = createRedis({ url: server.url, role: 'worker' });
 
-interface Round {
-  first: number;
-  last: number;
+interface System {
+  url: string;
+  pid: number;
+  protocol: 'ws' | 'graphql-ws';
+  document: string;
+  trigger(): Promise<void>;
+  stop(): Promise<void>;
 }
 
-/**
- * Write `events` events one at a time; each round ends when all `subscribers` got it. `onReceipt`
- * must be called once per subscriber per event.
- */
-function rounds(write: (n: number) => Promise<unknown>) {
-  let received = 0;
-  let firstAt = 0;
-  let all = deferred<number>();
-  return {
-    onReceipt() {
-      const now = performance.now();
-      if (received++ === 0) firstAt = now;
-      if (received === subscribers) all.resolve(now);
-    },
-    async run(count: number): Promise<Round[]> {
-      const out: Round[] = [];
-      for (let n = 0; n < count; n++) {
-        received = 0;
-        all = deferred<number>();
-        const t0 = performance.now();
-        await write(n);
-        const lastAt = await all.promise;
-        out.push({ first: firstAt - t0, last: lastAt - t0 });
+interface Outcome {
+  /** p50 of last-receipt times per run, ms. */
+  lastP50: number[];
+  firstRunLast: number[];
+  rssPerSocketKb: number;
+}
+
+/** The next `all <at> <last>` line of each client, in order; a cursor per client. */
+function reader(children: BenchChild[]) {
+  const seen = children.map((c) => c.lines.length);
+  return async function next(timeoutMs: number): Promise<number | null> {
+    const deadline = performance.now() + timeoutMs;
+    const results: { at: number; last: number }[] = [];
+    for (const [i, child] of children.entries()) {
+      for (;;) {
+        const line = child.lines[seen[i]!];
+        if (line !== undefined) {
+          seen[i]!++;
+          const match = /^all (\S+) (\S+)/.exec(line);
+          if (match) {
+            results.push({ at: Number(match[1]), last: Number(match[2]) });
+            break;
+          }
+          continue;
+        }
+        if (performance.now() > deadline) return null;
+        await new Promise((r) => setTimeout(r, 2));
       }
-      return out;
-    },
+    }
+    return Math.max(...results.map((r) => r.last)) - results[0]!.at;
   };
 }
 
-async function rawConnections(url: string): Promise<Round[]> {
-  const publisher = createRedis({ url, role: 'worker' });
-  const clients: Redis[] = [];
-  const fan = rounds((n) => publisher.publish(CHANNEL, `event ${n}`));
+async function measure(name: string, system: System): Promise<Outcome> {
+  await new Promise((r) => setTimeout(r, 500));
+  const rssBefore = processRssKb(system.pid);
+  const per = Math.ceil(sockets / clientProcesses);
+  const started = performance.now();
+  const children = Array.from({ length: clientProcesses }, (_, i) =>
+    spawnBenchChild('./fanout-clients.ts', {}, [
+      system.url,
+      system.protocol,
+      String(Math.min(per, sockets - i * per)),
+      system.document,
+    ]),
+  );
   try {
-    for (let i = 0; i < subscribers; i += 100) {
-      const batch = Array.from({ length: Math.min(100, subscribers - i) }, () =>
-        createRedis({ url, role: 'subscriber' }),
-      );
-      clients.push(...batch);
-      await Promise.all(batch.map((c) => c.subscribe(CHANNEL)));
-    }
-    for (const c of clients) c.on('message', fan.onReceipt);
-    await fan.run(2);
-    return await fan.run(events);
-  } finally {
-    for (const c of clients) c.disconnect();
-    publisher.disconnect();
-  }
-}
-
-async function rawInMemory(url: string): Promise<Round[]> {
-  const publisher = createRedis({ url, role: 'worker' });
-  const subscriber = createRedis({ url, role: 'subscriber' });
-  const fan = rounds((n) => publisher.publish(CHANNEL, `event ${n}`));
-  const listeners = Array.from({ length: subscribers }, () => fan.onReceipt);
-  subscriber.on('message', () => {
-    for (const listener of listeners) listener();
-  });
-  try {
-    await subscriber.subscribe(CHANNEL);
-    await fan.run(2);
-    return await fan.run(events);
-  } finally {
-    subscriber.disconnect();
-    publisher.disconnect();
-  }
-}
-
-async function ours(url: string): Promise<{ rounds: Round[]; executionsPerEvent: number }> {
-  const api = await benchApi(url);
-  try {
-    const { write } = await taskEventWriter(api);
-    const fan = rounds(write);
-    const clients = Array.from({ length: sockets }, () => api.ws());
-    let errors = 0;
-    for (let i = 0; i < subscribers; i++) {
-      clients[i % sockets]!.subscribe(
-        { query: DOCUMENT },
-        {
-          next: (value) => {
-            if (value.errors) errors++;
-            fan.onReceipt();
-          },
-          error: () => errors++,
-          complete: () => {},
-        },
-      );
-    }
-    await waitUntil(
-      `${subscribers} subscriptions`,
-      async () => (await metricValue(api.metrics.subscriptions)) === subscribers,
-      60_000,
-      20,
+    await Promise.all(children.map((c) => c.waitForLine(/^ready$/, 180_000)));
+    console.log(
+      `  ${name}: ${fmt(sockets, 0)} sockets open in ${fmt((performance.now() - started) / 1000, 1)} s`,
     );
-    await fan.run(2);
-    const before = await metricValue(api.metrics.executions);
-    const measured = await fan.run(events);
-    const executionsPerEvent = ((await metricValue(api.metrics.executions)) - before) / events;
-    if (errors) throw new Error(`${errors} subscription results carried errors`);
-    return { rounds: measured, executionsPerEvent };
+    const next = reader(children);
+    // Warm-up: until one event reaches every socket (so every subscription is live), then two more.
+    let warm = 0;
+    for (let attempt = 0; warm < 3; attempt++) {
+      if (attempt > 30) throw new Error(`${name}: no event reached all ${sockets} sockets`);
+      await system.trigger();
+      if ((await next(5000)) !== null) warm++;
+    }
+    const rssAfter = processRssKb(system.pid);
+    const lastP50: number[] = [];
+    let firstRunLast: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const lasts: number[] = [];
+      for (let e = 0; e < events; e++) {
+        await system.trigger();
+        const last = await next(30_000);
+        if (last === null) throw new Error(`${name}: an event did not reach every socket within 30 s`);
+        lasts.push(last);
+      }
+      if (run === 0) firstRunLast = lasts;
+      lastP50.push(percentile(lasts, 50));
+    }
+    return { lastP50, firstRunLast, rssPerSocketKb: (rssAfter - rssBefore) / sockets };
   } finally {
-    await api.close();
+    await Promise.all(children.map((c) => c.stop()));
+    await system.stop();
   }
 }
 
-const stat = (rs: Round[], key: keyof Round, p: number) =>
-  percentile(
-    rs.map((r) => r[key]),
-    p,
-  );
+async function rawSystem(kind: 'ws' | 'graphql-ws'): Promise<System> {
+  const child = spawnBenchChild('./fanout-server.ts', { REDIS_URL: server.url }, [kind]);
+  const port = (await child.waitForLine(/listening (\d+)/))[1];
+  return {
+    url: `ws://127.0.0.1:${port}/graphql`,
+    pid: child.pid,
+    protocol: kind,
+    document: 'subscription { tick { at } }',
+    trigger: async () => {
+      await publisher.publish(FANOUT_CHANNEL, JSON.stringify({ at: wallNow() }));
+    },
+    stop: () => child.stop(),
+  };
+}
 
-const redis = await benchRedis();
+async function taskplane(): Promise<System> {
+  const stack = await startStack(server.url);
+  return {
+    url: stack.wsUrl,
+    pid: stack.api.pid,
+    protocol: 'graphql-ws',
+    document: SUCCEEDED_DOCUMENT,
+    trigger: async () => {
+      await submitNoops(stack.graphqlUrl, 1);
+    },
+    stop: () => stack.stop(),
+  };
+}
+
 try {
-  const connections = await rawConnections(redis.url);
-  const inMemory = await rawInMemory(redis.url);
-  const tp = await ours(redis.url);
-  const rows = (raw: Round[]) => [
-    {
-      metric: 'first receipt p50',
-      ours: stat(tp.rounds, 'first', 50),
-      raw: stat(raw, 'first', 50),
-      unit: 'ms',
-    },
-    { metric: 'last receipt p50', ours: stat(tp.rounds, 'last', 50), raw: stat(raw, 'last', 50), unit: 'ms' },
-    {
-      metric: 'last receipt max',
-      ours: stat(tp.rounds, 'last', 100),
-      raw: stat(raw, 'last', 100),
-      unit: 'ms',
-    },
-  ];
-  const title = `fan-out: one event to ${fmt(subscribers, 0)} subscribers, ${fmt(events, 0)} events`;
-  report(
-    `${title} (ours over ${sockets} graphql-ws sockets)`,
-    rows(connections),
-    `${fmt(subscribers, 0)} conns`,
-  );
-  report(`${title} (raw: one subscriber, in-memory fan-out)`, rows(inMemory), '1 sub + mem');
+  const bare = await measure('bare ws', await rawSystem('ws'));
+  const plain = await measure('plain graphql-ws', await rawSystem('graphql-ws'));
+  const ours = await measure('taskplane', await taskplane());
   console.log(
-    `subscription executions per event: ${fmt(tp.executionsPerEvent)} for ${fmt(subscribers, 0)} subscribers of one document`,
+    `  last receipt, first run's events (ms): taskplane ${ours.firstRunLast.map((n) => fmt(n, 0)).join(', ')}; ws ${bare.firstRunLast.map((n) => fmt(n, 0)).join(', ')}; graphql-ws ${plain.firstRunLast.map((n) => fmt(n, 0)).join(', ')}`,
   );
+  const note = `${fmt(sockets, 0)} sockets over ${clientProcesses} client processes, ${events} events per run, servers measured one after another`;
+  emit([
+    {
+      order: 9,
+      figure: `one event to ${fmt(sockets, 0)} graphql-ws sockets, handler finish to last receipt, p50`,
+      unit: 'ms',
+      ours: ours.lastP50,
+      raw: bare.lastP50,
+      rawLabel: 'bare `ws` broadcast',
+      goal: { kind: 'ratio<=', value: 1.5 },
+      rawAside: { label: 'plain graphql-ws', unit: 'ms', values: plain.lastP50 },
+      note,
+    },
+    {
+      order: 10,
+      figure: `RSS per idle subscription, ${fmt(sockets, 0)} sockets`,
+      unit: 'KB',
+      ours: [ours.rssPerSocketKb],
+      raw: [bare.rssPerSocketKb],
+      rawLabel: 'bare `ws`',
+      goal: { kind: 'ratio<=', value: 2 },
+      rawAside: { label: 'plain graphql-ws', unit: 'KB', values: [plain.rssPerSocketKb] },
+      note: 'one sample per server: (RSS with every socket subscribed − RSS before) ÷ sockets',
+    },
+  ]);
 } finally {
-  await redis.stop();
+  publisher.disconnect();
+  await server.stop();
 }

@@ -1,91 +1,192 @@
 /**
- * What one task costs Redis: commands run (including those inside scripts), script calls and Redis
- * CPU time, for Taskplane (submit, run, record, events) against bare BullMQ (add, run), per task.
- * Feeds the table in bench/README.md.
+ * What one task costs Redis, in process (no HTTP): Taskplane's engine submits no-op tasks in bulk
+ * and its WorkerHost runs and records them (records, indexes, events, projection), against BullMQ
+ * `addBulk` + a `Worker` given the very job options the engine gives its jobs
+ * (`TaskEngine.jobOptions`: priority, attempts, backoff, removeOnComplete/removeOnFail). Figures 1, 3
+ * and 4 of the table:
  *
- *   node --import tsx bench/redis-cost.ts [tasks=2000]
+ * - Redis CPU per task (`INFO cpu`, user + sys, before and after);
+ * - commands per task, including those run inside scripts (`INFO commandstats`);
+ * - bytes per retained task: `MEMORY USAGE` of each task's record plus its share of the index sorted
+ *   sets, against a completed BullMQ job's hash plus its share of the `completed` set.
+ *
+ *   node --import tsx bench/redis-cost.ts [--tasks 2000] [--runs 3]
  */
 import { createRedis } from '@taskplane/core';
+import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { addBareJobs, benchRedis, drainBare, fmt, noopEngine, report } from './lib';
+import { emit } from './figure';
+import {
+  alternate,
+  arg,
+  benchRedis,
+  deferred,
+  engineJobOptions,
+  fmt,
+  noopEngine,
+  RUNS,
+  redisCommands,
+  redisCpuMs,
+} from './lib';
 
-const tasks = Number(process.argv[2] ?? 2000);
+const tasks = arg('tasks', 2000);
+const CONCURRENCY = 20;
+const BULK = 1000;
 const server = await benchRedis();
 const admin = createRedis({ url: server.url, role: 'worker' });
 
-interface Snapshot {
-  calls: number;
-  scriptCalls: number;
-  cpuMs: number;
+interface Cost {
+  cpuUs: number;
+  commands: number;
+  scripts: number;
+  bytes: number;
 }
 
-async function snapshot(redis: Redis): Promise<Snapshot> {
-  const [stats, cpu] = await Promise.all([redis.info('commandstats'), redis.info('cpu')]);
-  let calls = 0;
-  let scriptCalls = 0;
-  for (const match of stats.matchAll(/^cmdstat_(\w+(?:\|\w+)?):calls=(\d+)/gm)) {
-    const n = Number(match[2]);
-    calls += n;
-    if (['evalsha', 'eval', 'fcall'].includes(match[1]!)) scriptCalls += n;
-  }
-  const user = Number(/used_cpu_user:([\d.]+)/.exec(cpu)?.[1] ?? 0);
-  const sys = Number(/used_cpu_sys:([\d.]+)/.exec(cpu)?.[1] ?? 0);
-  // Redis 7 counts the commands a script runs under their own names as well, so `calls` holds
-  // both what clients sent and what ran inside scripts.
-  return { calls, scriptCalls, cpuMs: (user + sys) * 1000 };
-}
-
-async function measure(run: () => Promise<void>): Promise<{ calls: number; scripts: number; cpuMs: number }> {
-  await admin.config('RESETSTAT');
-  const before = await snapshot(admin);
+async function measure(run: () => Promise<void>, bytes: () => Promise<number>): Promise<Cost> {
+  const [cpu0, cmd0] = await Promise.all([redisCpuMs(admin), redisCommands(admin)]);
   await run();
-  const after = await snapshot(admin);
+  const [cpu1, cmd1] = await Promise.all([redisCpuMs(admin), redisCommands(admin)]);
+  // The admin's own INFO calls are 2 commands per snapshot: noise at 2,000 tasks, but take them off.
   return {
-    calls: after.calls - before.calls,
-    scripts: after.scriptCalls - before.scriptCalls,
-    cpuMs: after.cpuMs - before.cpuMs,
+    cpuUs: ((cpu1 - cpu0) * 1000) / tasks,
+    commands: (cmd1.calls - cmd0.calls - 2) / tasks,
+    scripts: (cmd1.scriptCalls - cmd0.scriptCalls) / tasks,
+    bytes: await bytes(),
   };
 }
 
-async function raw(): Promise<void> {
-  await addBareJobs(server.url, 'raw', tasks);
-  await drainBare(server.url, 'raw', tasks, 20);
+/** Sum of `MEMORY USAGE` (exact: SAMPLES 0) over `keys`. */
+async function memoryOf(redis: Redis, keys: string[]): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < keys.length; i += 500) {
+    const pipeline = redis.pipeline();
+    for (const key of keys.slice(i, i + 500)) pipeline.memory('USAGE', key, 'SAMPLES', 0);
+    for (const [, value] of (await pipeline.exec()) ?? []) total += Number(value ?? 0);
+  }
+  return total;
 }
 
-async function ours(): Promise<void> {
-  const tp = noopEngine(server.url, 20);
-  try {
-    await tp.submit(tasks);
-    await tp.drain(tasks);
-  } finally {
-    await tp.close();
-  }
+async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    out.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return out;
+}
+
+const optionsSource = noopEngine(server.url, CONCURRENCY, 'options');
+const jobOptions = engineJobOptions(optionsSource.engine);
+console.log(
+  `raw job options (TaskEngine.jobOptions): ${JSON.stringify({ ...jobOptions(), jobId: '…', timestamp: '…' })}`,
+);
+
+async function raw(run: number): Promise<Cost> {
+  const name = `raw${run}`;
+  const prefix = 'raw';
+  return await measure(
+    async () => {
+      const connection = createRedis({ url: server.url, role: 'worker' });
+      const queue = new Queue(name, { connection, prefix });
+      for (let i = 0; i < tasks; i += BULK)
+        await queue.addBulk(
+          Array.from({ length: Math.min(BULK, tasks - i) }, (_, n) => ({
+            name: 'noop',
+            data: { n: i + n },
+            opts: jobOptions(),
+          })),
+        );
+      let done = 0;
+      const finished = deferred();
+      const worker = new Worker(name, async () => ({ ok: true }), {
+        connection,
+        prefix,
+        concurrency: CONCURRENCY,
+      });
+      worker.on('error', () => {});
+      worker.on('completed', () => {
+        if (++done === tasks) finished.resolve();
+      });
+      await finished.promise;
+      await worker.close();
+      await queue.close();
+      connection.disconnect();
+    },
+    async () => {
+      // What a kept completed job costs: its hash plus its entry in `completed`.
+      const kept = await admin.zrange(`${prefix}:${name}:completed`, 0, -1);
+      const hashes = await memoryOf(
+        admin,
+        kept.map((id) => `${prefix}:${name}:${id}`),
+      );
+      const set = await memoryOf(admin, [`${prefix}:${name}:completed`]);
+      return (hashes + set) / kept.length;
+    },
+  );
+}
+
+async function ours(run: number): Promise<Cost> {
+  const tp = noopEngine(server.url, CONCURRENCY, `tp${run}`);
+  return await measure(
+    async () => {
+      await tp.submit(tasks);
+      await tp.drain(tasks);
+      await tp.close();
+    },
+    async () => {
+      const records = await memoryOf(admin, await scanKeys(admin, `tp${run}:task:*`));
+      const indexes = await memoryOf(admin, await scanKeys(admin, `tp${run}:idx:*`));
+      return (records + indexes) / tasks;
+    },
+  );
 }
 
 try {
-  const r = await measure(raw);
-  const o = await measure(ours);
-  report(`Redis cost per task (${fmt(tasks, 0)} tasks, submit + run + record)`, [
+  const result = await alternate(RUNS, ours, raw);
+  const pick = (side: Cost[], key: keyof Cost) => side.map((c) => c[key]);
+  console.log(
+    `script calls per task: taskplane ${pick(result.ours, 'scripts')
+      .map((n) => fmt(n))
+      .join(', ')}; raw ${pick(result.raw, 'scripts')
+      .map((n) => fmt(n))
+      .join(', ')}`,
+  );
+  emit([
     {
-      metric: 'commands run (incl. in scripts)',
-      ours: o.calls / tasks,
-      raw: r.calls / tasks,
-      unit: '',
-    },
-    {
-      metric: 'script calls',
-      ours: o.scripts / tasks,
-      raw: r.scripts / tasks,
-      unit: '',
-    },
-    {
-      metric: 'Redis CPU',
-      ours: (o.cpuMs * 1000) / tasks,
-      raw: (r.cpuMs * 1000) / tasks,
+      order: 1,
+      figure: 'Redis CPU per no-op task (submit + run + record)',
       unit: 'µs',
+      ours: pick(result.ours, 'cpuUs'),
+      raw: pick(result.raw, 'cpuUs'),
+      rawLabel: 'BullMQ addBulk + Worker, same job options',
+      goal: { kind: 'ratio<=', value: 1.5 },
+      note: `${fmt(tasks, 0)} tasks per run, concurrency ${CONCURRENCY}, in one process (engine + WorkerHost vs Queue + Worker)`,
+    },
+    {
+      order: 3,
+      figure: 'Redis commands per task (incl. inside scripts)',
+      unit: '',
+      ours: pick(result.ours, 'commands'),
+      raw: pick(result.raw, 'commands'),
+      rawLabel: 'BullMQ addBulk + Worker, same job options',
+      goal: { kind: 'ratio<=', value: 1.4 },
+      note: 'INFO commandstats; Redis 7 counts commands run inside scripts under their own names',
+    },
+    {
+      order: 4,
+      figure: 'Redis bytes per retained task (record + indexes)',
+      unit: 'B',
+      ours: pick(result.ours, 'bytes'),
+      raw: pick(result.raw, 'bytes'),
+      rawLabel: 'a completed BullMQ job (hash + `completed` entry)',
+      goal: { kind: 'ratio<=', value: 1.2 },
+      note: 'MEMORY USAGE (SAMPLES 0) of every record and index key ÷ tasks; raw: the kept completed jobs',
     },
   ]);
 } finally {
+  await optionsSource.close();
   admin.disconnect();
   await server.stop();
 }

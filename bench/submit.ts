@@ -1,33 +1,44 @@
 /**
- * Task submission over HTTP: Taskplane's `submitTask` mutation on the real API (auth, validation,
- * records, events, idempotency, limits) against a bare graphql-yoga server whose one mutation calls
- * BullMQ `queue.add` on the same Redis. One client for both (node:http with keep-alive sockets, one
- * per request in flight), the same concurrency, the same number of requests.
+ * Task submission over HTTP, server in a process of its own so its CPU can be read from /proc apart
+ * from the load generator: Taskplane's `submitTask` on the real API (`apps/api/src/main.ts`: auth,
+ * validation, records, events, idempotency, limits) against a bare graphql-yoga server whose one
+ * mutation calls BullMQ `queue.add` with the engine's job options (bench/bare-yoga.ts). One client
+ * for both (node:http, keep-alive, one socket per request in flight), same concurrency, same count.
  *
- *   node --import tsx bench/submit.ts [requests=3000] [concurrencies=1,32]
+ *   node --import tsx bench/submit.ts [--requests 1500] [--runs 3]
  */
-import { Agent, createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createRedis } from '@taskplane/core';
-import { Queue } from 'bullmq';
-import { createSchema, createYoga } from 'graphql-yoga';
-import { benchApi, benchRedis, fmt, latencyRows, percentile, report } from './lib';
+import { Agent, request } from 'node:http';
+import { emit } from './figure';
+import {
+  alternate,
+  arg,
+  BENCH_TOKEN,
+  benchRedis,
+  fmt,
+  percentile,
+  processCpuMs,
+  RUNS,
+  spawnBenchChild,
+  startStack,
+} from './lib';
 
-const requests = Number(process.argv[2] ?? 3000);
-const concurrencies = (process.argv[3] ?? '1,32').split(',').map(Number);
+const requests = arg('requests', 1500);
+const CONCURRENCIES = [1, 32];
 const WARMUP = 300;
 
 interface Target {
+  pid: number;
   url: string;
   headers: Record<string, string>;
-  /** The request body for request `n`. */
   body(n: number): string;
-  close(): Promise<void>;
 }
 
 interface Run {
-  perSecond: number;
-  latencies: number[];
+  /** Requests per second at each concurrency. */
+  perSecond: number[];
+  p50: number[];
+  /** Server CPU per request over the whole run, µs. */
+  cpuUs: number;
 }
 
 function post(agent: Agent, target: Target, body: string): Promise<void> {
@@ -62,50 +73,48 @@ function post(agent: Agent, target: Target, body: string): Promise<void> {
   });
 }
 
+let sequence = 0;
+
 /** `count` requests, `concurrency` in flight, each loop sending its next one when the last returns. */
-async function load(target: Target, concurrency: number, count: number, first: number): Promise<Run> {
+async function load(target: Target, concurrency: number, count: number) {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
   let next = 0;
   const start = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const n = first + next++;
+      while (next++ < count) {
         const t0 = performance.now();
-        await post(agent, target, target.body(n));
+        await post(agent, target, target.body(sequence++));
         latencies.push(performance.now() - t0);
       }
     }),
   );
   const elapsed = performance.now() - start;
   agent.destroy();
-  return { perSecond: count / (elapsed / 1000), latencies };
+  return { perSecond: count / (elapsed / 1000), p50: percentile(latencies, 50) };
 }
 
-async function bareYoga(redisUrl: string): Promise<Target> {
-  const connection = createRedis({ url: redisUrl, role: 'producer' });
-  const queue = new Queue('products', { connection, prefix: 'raw' });
-  queue.on('error', () => {});
-  const yoga = createYoga({
-    logging: false,
-    schema: createSchema({
-      typeDefs: /* GraphQL */ `
-        type Query { ok: Boolean }
-        type Mutation { submitTask(type: String!, url: String!): ID! }
-      `,
-      resolvers: {
-        Mutation: {
-          submitTask: async (_: unknown, args: { type: string; url: string }) =>
-            (await queue.add(args.type, { url: args.url })).id,
-        },
-      },
-    }),
-  });
-  const server = createServer(yoga);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+async function measure(target: Target, run: number): Promise<Run> {
+  const count = run < 0 ? WARMUP : requests;
+  const cpu0 = processCpuMs(target.pid);
+  const loads = [];
+  for (const c of CONCURRENCIES) loads.push(await load(target, c, count));
+  const cpu = processCpuMs(target.pid) - cpu0;
   return {
+    perSecond: loads.map((l) => l.perSecond),
+    p50: loads.map((l) => l.p50),
+    cpuUs: (cpu * 1000) / (count * CONCURRENCIES.length),
+  };
+}
+
+const redis = await benchRedis();
+const stack = await startStack(redis.url, { worker: false });
+const bare = spawnBenchChild('./bare-yoga.ts', { REDIS_URL: redis.url });
+try {
+  const port = (await bare.waitForLine(/listening (\d+)/))[1];
+  const raw: Target = {
+    pid: bare.pid,
     url: `http://127.0.0.1:${port}/graphql`,
     headers: {},
     body: (n) =>
@@ -113,21 +122,11 @@ async function bareYoga(redisUrl: string): Promise<Target> {
         query: 'mutation($url: String!) { submitTask(type: "single_product", url: $url) }',
         variables: { url: `http://127.0.0.1:9/products/p${n}` },
       }),
-    async close() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      await queue.close();
-      connection.disconnect();
-    },
   };
-}
-
-async function taskplane(redisUrl: string): Promise<Target> {
-  const api = await benchApi(redisUrl);
-  const { ADMIN_TOKEN } = await import('@taskplane/api/testing');
-  return {
-    url: `${api.url}/graphql`,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  const ours: Target = {
+    pid: stack.api.pid,
+    url: stack.graphqlUrl,
+    headers: { authorization: `Bearer ${BENCH_TOKEN}` },
     body: (n) =>
       JSON.stringify({
         query:
@@ -136,42 +135,38 @@ async function taskplane(redisUrl: string): Promise<Target> {
           input: { type: 'single_product', params: { url: `http://127.0.0.1:9/products/p${n}` } },
         },
       }),
-    close: () => api.close(),
   };
-}
-
-async function measure(target: Target): Promise<Run[]> {
-  await load(target, 8, WARMUP, 0);
-  const runs: Run[] = [];
-  for (const [i, c] of concurrencies.entries())
-    runs.push(await load(target, c, requests, WARMUP + i * requests));
-  return runs;
-}
-
-const redis = await benchRedis();
-try {
-  const raw = await bareYoga(redis.url);
-  const rawRuns = await measure(raw).finally(() => raw.close());
-  const ours = await taskplane(redis.url);
-  const oursRuns = await measure(ours).finally(() => ours.close());
-  for (const [i, c] of concurrencies.entries()) {
-    const o = oursRuns[i]!;
-    const r = rawRuns[i]!;
-    report(
-      `task submission over HTTP: ${fmt(requests, 0)} submitTask mutations, ${c} in flight`,
-      [
-        { metric: 'requests per second', ours: o.perSecond, raw: r.perSecond, unit: '/s' },
-        ...latencyRows('latency', o.latencies, r.latencies, [50, 99]),
-        {
-          metric: 'latency max',
-          ours: percentile(o.latencies, 100),
-          raw: percentile(r.latencies, 100),
-          unit: 'ms',
-        },
-      ],
-      'bare Yoga',
-    );
-  }
+  const result = await alternate(
+    RUNS,
+    (run) => measure(ours, run),
+    (run) => measure(raw, run),
+  );
+  const note = `${fmt(requests, 0)} requests per concurrency per run; servers in child processes (tsx on both sides)`;
+  emit([
+    ...CONCURRENCIES.map((c, i) => ({
+      order: 5 + i / 10,
+      figure: `\`submitTask\` req/s, ${c} in flight`,
+      unit: '/s',
+      ours: result.ours.map((r) => r.perSecond[i]!),
+      raw: result.raw.map((r) => r.perSecond[i]!),
+      rawLabel: 'bare Yoga mutation calling `queue.add`',
+      goal: { kind: 'ratio>=' as const, value: 0.8 },
+      oursAside: { label: 'latency p50', unit: 'ms', values: result.ours.map((r) => r.p50[i]!) },
+      rawAside: { label: 'latency p50', unit: 'ms', values: result.raw.map((r) => r.p50[i]!) },
+      note,
+    })),
+    {
+      order: 6,
+      figure: 'API CPU per `submitTask`',
+      unit: 'µs',
+      ours: result.ours.map((r) => r.cpuUs),
+      raw: result.raw.map((r) => r.cpuUs),
+      rawLabel: 'bare Yoga mutation calling `queue.add`',
+      goal: { kind: 'ratio<=', value: 1.25 },
+      note: 'utime + stime of the server process from /proc over both concurrencies ÷ requests',
+    },
+  ]);
 } finally {
+  await Promise.all([bare.stop(), stack.stop()]);
   await redis.stop();
 }
