@@ -1,6 +1,10 @@
 import type { Task, TaskEvent } from '@taskplane/core';
+import type { EventFeed } from '@taskplane/events';
 import type { TaskStore } from '@taskplane/queue';
 import DataLoader from 'dataloader';
+
+/** Events ahead of the one taken whose tasks start loading with it. */
+const PREFETCH = 200;
 
 /**
  * The task an event is about, as it is now, for `TaskEvent.task`. Read once per event however
@@ -17,10 +21,45 @@ export class EventTasks {
     this.loader = new DataLoader((ids) => store.getMany([...ids]), { cache: false, maxBatchSize: 500 });
   }
 
+  /**
+   * The feed, loading ahead: each time its consumer takes an event, the tasks of the events waiting
+   * behind it start loading too (one pipeline for all of them). A subscriber pulls one event at a
+   * time, so without this every event would wait for its own round trip and a busy feed would
+   * outrun it.
+   */
+  prefetching(feed: EventFeed): EventFeed {
+    // Events behind the current one whose loads have started. Loads start a window at a time, not
+    // one more per event taken: a window's reads go out in one pipeline.
+    let ahead = 0;
+    const next = async (): Promise<IteratorResult<TaskEvent>> => {
+      const result = await feed.next();
+      if (!result.done) {
+        this.of(result.value);
+        ahead = Math.max(0, ahead - 1);
+        if (ahead < PREFETCH / 4) {
+          const waiting = feed.peek(PREFETCH);
+          for (const event of waiting) this.of(event);
+          ahead = waiting.length;
+        }
+      }
+      return result;
+    };
+    const wrapped: EventFeed = {
+      [Symbol.asyncIterator]: () => wrapped,
+      next,
+      return: () => feed.return!(),
+      close: () => feed.close(),
+      peek: (count) => feed.peek(count),
+    };
+    return wrapped;
+  }
+
   of(event: TaskEvent): Promise<Task | null> {
     let task = this.byEvent.get(event);
     if (!task) {
       task = this.loader.load(event.taskId);
+      // A load started ahead may never be awaited (its subscriber left): not an unhandled rejection.
+      task.catch(() => {});
       this.byEvent.set(event, task);
     }
     return task;

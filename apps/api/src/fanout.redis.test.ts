@@ -100,3 +100,37 @@ describe('the task of an event', () => {
     expect(reads.filter((r) => r === id)).toHaveLength(1);
   });
 });
+
+describe('a subscriber that selects the task of each event', () => {
+  it('gets a burst with the tasks loaded ahead in a few round trips, not one per event', async () => {
+    api = await startTestApi();
+    const { store } = api.services.engine;
+    let calls = 0;
+    const getMany = store.getMany.bind(store);
+    store.getMany = (ids: string[]) => {
+      calls++;
+      return getMany(ids);
+    };
+    const burst = 900;
+    const feed = collect<{ taskEvents: { taskId: string; task: { id: string } | null } }>(
+      api.ws(),
+      'subscription { taskEvents(kinds: [SUBMITTED]) { taskId task { id } } }',
+      {},
+      burst,
+    );
+    await feed.ready;
+    for (let i = 0; i < 100 && (await api.metrics.subscriptions.get()).values[0]?.value !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await api.services.engine.submitMany(
+      Array.from({ length: burst }, () => ({
+        type: 'single_product',
+        params: { url: 'http://127.0.0.1:9/p' },
+      })),
+    );
+    const events = await feed.done;
+    expect(events).toHaveLength(burst);
+    expect(events.every((e) => e.taskEvents.task?.id === e.taskEvents.taskId)).toBe(true);
+    expect(calls).toBeLessThan(burst / 10);
+  });
+});

@@ -27,6 +27,11 @@ export interface SubscribeOptions {
 /** A live feed of events; iterate it, and `close()` (or `return`) to leave. */
 export interface EventFeed extends AsyncIterableIterator<TaskEvent> {
   close(): void;
+  /**
+   * Up to `count` of the events waiting to be taken, without taking them: lets a consumer prepare
+   * for what comes next (the API loads the tasks of upcoming events in one round trip).
+   */
+  peek(count: number): readonly TaskEvent[];
 }
 
 interface Subscriber {
@@ -271,6 +276,7 @@ export class EventHub {
         return Promise.resolve({ value: undefined, done: true });
       },
       close,
+      peek: (count) => queue.slice(head, head + count),
     };
     return feed;
   }

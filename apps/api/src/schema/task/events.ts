@@ -1,5 +1,6 @@
 import { CursorExpiredError, NotFoundError, type Task, type TaskEvent, TaskEventKind } from '@taskplane/core';
 import { type EventFilter, parseCursor } from '@taskplane/events';
+import { type GraphQLResolveInfo, Kind } from 'graphql';
 import { builder } from '../../builder';
 import { TaskFilterInput, TaskStatusEnum, toTaskFilter } from '../task-filter';
 import { LabelRef, TaskRef } from './types';
@@ -43,6 +44,15 @@ export const TaskEventRef = builder.objectRef<TaskEvent>('TaskEvent').implement(
 });
 
 /** A well-formed cursor or VALIDATION; the hub refuses cursors newer than any event. */
+/** Whether a taskEvents subscription selects `task` (or might, through a fragment). */
+function selectsTask(info: GraphQLResolveInfo): boolean {
+  return info.fieldNodes.some((node) =>
+    node.selectionSet?.selections.some(
+      (selection) => selection.kind !== Kind.FIELD || selection.name.value === 'task',
+    ),
+  );
+}
+
 function checkCursor(after: string | null | undefined): string | null {
   if (after === null || after === undefined) return null;
   return parseCursor(after);
@@ -66,7 +76,7 @@ builder.subscriptionField('taskEvents', (t) =>
         description: 'A cursor from an earlier event; "0" = everything kept',
       }),
     },
-    subscribe: async (_root, args, ctx) => {
+    subscribe: async (_root, args, ctx, info) => {
       const { status, type, queue, labels } = toTaskFilter(args.filter);
       const filter: EventFilter = {
         status,
@@ -76,7 +86,8 @@ builder.subscriptionField('taskEvents', (t) =>
         kinds: args.kinds ?? undefined,
         taskIds: args.taskIds?.map(String),
       };
-      return await ctx.hub.subscribe({ after: checkCursor(args.after), filter });
+      const feed = await ctx.hub.subscribe({ after: checkCursor(args.after), filter });
+      return selectsTask(info) ? ctx.eventTasks.prefetching(feed) : feed;
     },
     resolve: (event) => event as TaskEvent,
   }),
