@@ -11,6 +11,7 @@ export * from './presence';
 export * from './projector';
 export * from './queue-settings';
 export * from './retention';
+export * from './schedules/apply-config';
 export * from './schedules/leader-lease';
 export * from './schedules/schedule-events';
 export * from './schedules/schedule-store';
