@@ -1,12 +1,13 @@
 import type { Keys, TaskplaneConfig, TaskTypeRegistry } from '@taskplane/core';
 import type { EventHub } from '@taskplane/events';
-import type { BulkOperations, TaskEngine } from '@taskplane/queue';
+import type { BulkOperations, Scheduler, ScheduleStore, TaskEngine } from '@taskplane/queue';
 import type { Redis } from 'ioredis';
 import type { TokenStore } from './auth/token-store';
 import type { Role, TokenRecord } from './auth/tokens';
 import type { EventTasks } from './event-tasks';
 import type { LiveStats } from './live-stats';
 import type { PresenceFeed } from './presence-feed';
+import type { ScheduleFeed } from './schedule-feed';
 
 /** What every resolver can reach; one per process, shared by requests. */
 export interface Services {
@@ -20,6 +21,10 @@ export interface Services {
   bulk: BulkOperations;
   stats: LiveStats;
   presence: PresenceFeed;
+  schedules: ScheduleStore;
+  /** This process's scheduler: `triggerSchedule` fires through it. */
+  scheduler: Scheduler;
+  scheduleFeed: ScheduleFeed;
   /** Loads the task of an event once for all the subscriptions that select it. */
   eventTasks: EventTasks;
   redisVersion: string;

@@ -8,10 +8,16 @@ const TASK_FIELDS = `id type queue status priority params labels { key value } c
   attemptsMade maxAttempts progress result lastError { code message retryable }`;
 const ERROR_FIELDS = `__typename message code ... on ValidationError { fields { path message } }`;
 
+const SCHEDULE_FIELDS = `id name cron timezone intervalMs paused overlap missed nextRunAt lastTaskId
+  task { type params queue } lastOutcome { kind at taskId reason }`;
+
 const OPERATIONS = {
   submit: `mutation($input: SubmitTaskInput!) { submitTask(input: $input) { ... on SubmitTaskPayload { created task { ${TASK_FIELDS} } } ... on Error { ${ERROR_FIELDS} } } }`,
   get: `query($id: ID!) { task(id: $id) { ${TASK_FIELDS} } }`,
   cancel: `mutation($id: ID!) { cancelTask(id: $id) { ... on Task { ${TASK_FIELDS} } ... on Error { ${ERROR_FIELDS} } } }`,
+  schedules: `query { schedules(first: 100) { ... on ScheduleConnection { nodes { ${SCHEDULE_FIELDS} } } ... on Error { ${ERROR_FIELDS} } } }`,
+  createSchedule: `mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ... on Schedule { ${SCHEDULE_FIELDS} } ... on Error { ${ERROR_FIELDS} } } }`,
+  deleteSchedule: `mutation($id: ID!) { deleteSchedule(id: $id) { ... on Schedule { ${SCHEDULE_FIELDS} } ... on Error { ${ERROR_FIELDS} } } }`,
   stats: `query { queues { name paused concurrency counts { pending delayed running blocked deadLettered succeeded } } workers { id } }`,
 };
 
@@ -45,6 +51,7 @@ function errorResponse(code: string, message: string, fields?: unknown, status?:
 export async function handleRest(request: Request, yoga: GraphQLServer): Promise<Response | null> {
   const url = new URL(request.url);
   const taskMatch = /^\/api\/tasks\/([^/]+)$/.exec(url.pathname);
+  const scheduleMatch = /^\/api\/schedules\/([^/]+)$/.exec(url.pathname);
   let operation: string;
   let variables: Record<string, unknown> = {};
   let field: string;
@@ -66,6 +73,26 @@ export async function handleRest(request: Request, yoga: GraphQLServer): Promise
     operation = OPERATIONS.cancel;
     variables = { id: decodeURIComponent(taskMatch[1]!) };
     field = 'cancelTask';
+  } else if (url.pathname === '/api/schedules' && request.method === 'GET') {
+    operation = OPERATIONS.schedules;
+    field = 'schedules';
+  } else if (url.pathname === '/api/schedules' && request.method === 'POST') {
+    let input: unknown;
+    try {
+      input = await request.json();
+    } catch {
+      return errorResponse(
+        'VALIDATION',
+        'the body must be a JSON schedule: {"name": "...", "task": {...}, "cron": "..."}',
+      );
+    }
+    operation = OPERATIONS.createSchedule;
+    variables = { input };
+    field = 'createSchedule';
+  } else if (scheduleMatch && request.method === 'DELETE') {
+    operation = OPERATIONS.deleteSchedule;
+    variables = { id: decodeURIComponent(scheduleMatch[1]!) };
+    field = 'deleteSchedule';
   } else if (url.pathname === '/api/stats' && request.method === 'GET') {
     operation = OPERATIONS.stats;
     field = '';
@@ -103,5 +130,8 @@ export async function handleRest(request: Request, yoga: GraphQLServer): Promise
     return errorResponse(result.code, String(result.message), result.fields);
   }
   if (field === 'submitTask') return json(result.created ? 201 : 200, result);
+  if (field === 'schedules') return json(200, { schedules: result.nodes });
+  if (field === 'createSchedule') return json(201, { schedule: result });
+  if (field === 'deleteSchedule') return json(200, { schedule: result });
   return json(200, { task: result });
 }

@@ -1,13 +1,23 @@
 import type { Runtime } from '@taskplane/core';
 import { createRedis } from '@taskplane/core';
 import { EventHub } from '@taskplane/events';
-import { BulkOperations, BulkRunner, listWorkers, Projector, TaskEngine } from '@taskplane/queue';
+import {
+  applyScheduleConfig,
+  BulkOperations,
+  BulkRunner,
+  listWorkers,
+  Projector,
+  Scheduler,
+  ScheduleStore,
+  TaskEngine,
+} from '@taskplane/queue';
 import { TokenStore } from './auth/token-store';
 import type { Services } from './context';
 import { EventTasks } from './event-tasks';
 import { LiveStats } from './live-stats';
 import { loadPersistedOperations } from './persisted-operations';
 import { PresenceFeed } from './presence-feed';
+import { ScheduleFeed } from './schedule-feed';
 
 export interface RunningServices extends Services {
   stop(): Promise<void>;
@@ -43,6 +53,14 @@ export async function startServices(
     { standbyWhile: async () => (await listWorkers(redis, keys)).length > 0 },
   );
   projector.start();
+  // Configured schedules first, then the scheduler: every API and worker process runs one, the
+  // lease holder fires (see Scheduler).
+  const schedules = ScheduleStore.of(engine);
+  await applyScheduleConfig(schedules, config.schedules, logger);
+  const scheduleFeed = new ScheduleFeed(redisUrl, redis, keys, logger);
+  await scheduleFeed.start();
+  const scheduler = new Scheduler({ engine, store: schedules, logger });
+  scheduler.start();
   return {
     config,
     keys,
@@ -53,11 +71,16 @@ export async function startServices(
     presence,
     stats,
     bulk,
+    schedules,
+    scheduler,
+    scheduleFeed,
     eventTasks: new EventTasks(engine.store),
     tokens: new TokenStore(redis, keys, bootstrapToken),
     redisVersion: runtime.server.version,
     persisted: loadPersistedOperations(config),
     async stop() {
+      await scheduler.stop();
+      await scheduleFeed.stop();
       await projector.stop();
       await stats.stop();
       await presence.stop();

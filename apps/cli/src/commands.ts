@@ -21,6 +21,7 @@ import {
   UsageError,
 } from './args';
 import { type Output, record, show, table } from './output';
+import { schedules } from './schedules';
 
 /** What a command gets: its arguments, a client, where to write, and a signal that stops `watch`. */
 export interface CommandContext {
@@ -306,4 +307,5 @@ export const COMMANDS: Record<string, Command> = {
   pause,
   resume,
   token,
+  schedules,
 };

@@ -20,6 +20,14 @@ Queues and workers
   resume <queue>
   worker start [--queues a,b]   runs a worker process here (Redis settings from the environment)
 
+Schedules
+  schedules ls
+  schedules add <name> <type> (--cron EXPR [--tz ZONE] | --every MS) [--params '<json>']
+                [--overlap skip|allow|cancel_previous] [--missed skip|run_once] [--label k=v]...
+                [--queue Q] [--priority N] [--paused]
+  schedules rm|pause|resume|trigger <id>
+  schedules next <id> [--count N]   the next run times
+
 Access
   token create <name> <viewer|operator|admin>
 

@@ -9,11 +9,15 @@ import {
   CleanQueueDocument,
   type CleanQueueMutationVariables,
   CreateApiTokenDocument,
+  CreateScheduleDocument,
+  type CreateScheduleInput,
   DeadLettersDocument,
   type DeadLettersQueryVariables,
+  DeleteScheduleDocument,
   EventCursorDocument,
   HealthDocument,
   PauseQueueDocument,
+  PauseScheduleDocument,
   PurgeDeadLettersDocument,
   QueueDocument,
   QueueStatsDocument,
@@ -21,9 +25,14 @@ import {
   RequeueDeadLettersDocument,
   type RequeueDeadLettersMutationVariables,
   ResumeQueueDocument,
+  ResumeScheduleDocument,
   RetryTaskDocument,
   RevokeApiTokenDocument,
   type Role,
+  ScheduleDocument,
+  ScheduleEventsDocument,
+  SchedulesDocument,
+  type SchedulesQueryVariables,
   SetQueueConcurrencyDocument,
   type SetQueueConcurrencyMutationVariables,
   SetQueueRateLimitDocument,
@@ -39,6 +48,9 @@ import {
   type TasksQueryVariables,
   TaskTypesDocument,
   TaskUpdatesDocument,
+  TriggerScheduleDocument,
+  UpdateScheduleDocument,
+  type UpdateScheduleInput,
   ViewerDocument,
   WorkerChangesDocument,
   WorkersDocument,
@@ -84,6 +96,18 @@ export function createClient(options: ClientOptions) {
       (await request(DeadLettersDocument, variables)).deadLetters,
     bulkOperation: async (id: string) => (await request(BulkOperationDocument, { id })).bulkOperation,
     apiTokens: async () => (await request(ApiTokensDocument)).apiTokens,
+    schedules: async (variables: SchedulesQueryVariables = {}) =>
+      (await request(SchedulesDocument, variables)).schedules,
+    /** One schedule with its next runs, recent ticks and tasks; null when there is none. */
+    schedule: async (id: string, runs = 5) => (await request(ScheduleDocument, { id, runs })).schedule,
+    createSchedule: async (input: CreateScheduleInput) =>
+      (await request(CreateScheduleDocument, { input })).createSchedule,
+    updateSchedule: async (id: string, input: UpdateScheduleInput) =>
+      (await request(UpdateScheduleDocument, { id, input })).updateSchedule,
+    pauseSchedule: async (id: string) => (await request(PauseScheduleDocument, { id })).pauseSchedule,
+    resumeSchedule: async (id: string) => (await request(ResumeScheduleDocument, { id })).resumeSchedule,
+    deleteSchedule: async (id: string) => (await request(DeleteScheduleDocument, { id })).deleteSchedule,
+    triggerSchedule: async (id: string) => (await request(TriggerScheduleDocument, { id })).triggerSchedule,
 
     submitTask: async (input: SubmitTaskInput) => (await request(SubmitTaskDocument, { input })).submitTask,
     submitTasks: async (inputs: SubmitTaskInput[]) =>
@@ -145,5 +169,8 @@ export function createClient(options: ClientOptions) {
     watchBulkOperation: (id: string) => subscribe(BulkOperationProgressDocument, { id }),
     watchQueueStats: (names?: string[]) => subscribe(QueueStatsDocument, { names: names ?? null }),
     watchWorkers: () => subscribe(WorkerChangesDocument),
+    /** Schedules created, updated, deleted, fired and skipped, live (all, or one schedule's). */
+    watchSchedules: (scheduleId?: string) =>
+      subscribe(ScheduleEventsDocument, { scheduleId: scheduleId ?? null }),
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Duration } from './duration';
+import { ScheduleConfig } from './schedule-config';
 import { Priority, TaskOrder } from './task';
 
 /** One queue's settings. */
@@ -149,6 +150,20 @@ export const TaskplaneConfig = z.strictObject({
     request_timeout: Duration,
   }),
   task_types: z.record(z.string(), TaskTypeConfig),
+  scheduler: z.strictObject({
+    /**
+     * A tick at most this late is still fired (catching up after a leader's failover); a schedule
+     * further behind counts its backlog as missed and applies its `missed` policy. Default 5s.
+     */
+    misfire_grace: Duration,
+    /**
+     * How long the firing process's lease lasts without renewal: a killed leader is replaced after
+     * this (keep it well under `misfire_grace` so a failover loses no tick). Default 2s.
+     */
+    lease_duration: Duration,
+  }),
+  /** Schedules applied at start-up, by name (see `ScheduleConfig`). Default none. */
+  schedules: z.record(z.string(), ScheduleConfig),
 });
 export type TaskplaneConfig = z.infer<typeof TaskplaneConfig>;
 export type TaskplaneConfigInput = z.input<typeof TaskplaneConfig>;

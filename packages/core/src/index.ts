@@ -8,6 +8,8 @@ export * from './logger';
 export * from './redis';
 export * from './redis-server';
 export * from './runtime';
+export * from './schedule';
+export * from './schedule-config';
 export * from './stream-id';
 export * from './task';
 export * from './task-event';

@@ -59,6 +59,10 @@ export class Keys {
   indexParent(parentId: string): string {
     return `${this.indexPrefix}parent:${parentId}`;
   }
+  /** Sorted set, score = created at: the tasks a schedule submitted. */
+  indexSchedule(scheduleId: string): string {
+    return `${this.indexPrefix}schedule:${scheduleId}`;
+  }
   /** Sorted set, score = finished at: every finished task (retention trims from here). */
   get indexFinished(): string {
     return `${this.indexPrefix}finished`;
@@ -137,5 +141,34 @@ export class Keys {
   /** Stream, capped: bulk operation progress (each entry the operation's state), followed by cursor. */
   get bulkLog(): string {
     return `${this.prefix}:bulk:log`;
+  }
+
+  /** Hash: a schedule (`def` = its definition as JSON, plus `nextRunAt`, `lastTaskId`, `lastOutcome`). */
+  schedule(id: string): string {
+    return `${this.prefix}:schedule:${id}`;
+  }
+  /** List, capped: a schedule's recent tick outcomes (JSON), newest first. */
+  scheduleTicks(id: string): string {
+    return `${this.schedule(id)}:ticks`;
+  }
+  /** Sorted set, score = created at: every schedule (lists page through it). */
+  get schedules(): string {
+    return `${this.prefix}:schedules:all`;
+  }
+  /** Hash: schedule name to id (names are unique; configuration applies by name). */
+  get scheduleNames(): string {
+    return `${this.prefix}:schedules:names`;
+  }
+  /** Sorted set, score = next run (epoch ms): active schedules, so the scheduler reads what is due without a scan. */
+  get schedulesDue(): string {
+    return `${this.prefix}:schedules:due`;
+  }
+  /** Stream, capped: schedule events (created, updated, deleted, fired, skipped), followed by cursor. */
+  get schedulesLog(): string {
+    return `${this.prefix}:schedules:log`;
+  }
+  /** String with TTL: which process fires schedules (the scheduler leader). */
+  get schedulerLease(): string {
+    return `${this.prefix}:scheduler:lease`;
   }
 }

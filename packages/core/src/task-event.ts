@@ -45,5 +45,7 @@ export const TaskEvent = z.object({
   labels: z.record(z.string(), z.string()),
   /** Kind-specific detail: `{ progress }`, `{ line }`, `{ error, attempt }`, `{ attempt, workerId }`. */
   data: z.record(z.string(), z.unknown()),
+  /** The schedule that submitted the task, or null. */
+  scheduleId: z.string().nullable(),
 });
 export type TaskEvent = z.infer<typeof TaskEvent>;

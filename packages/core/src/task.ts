@@ -143,6 +143,8 @@ export const TaskFilter = z.strictObject({
   errorText: z.string().max(1000).optional(),
   /** Finished before (epoch ms); unfinished tasks never match. */
   finishedBefore: z.number().optional(),
+  /** Submitted by this schedule (walks the schedule's own index). */
+  scheduleId: FilterName.optional(),
 });
 export type TaskFilter = z.infer<typeof TaskFilter>;
 

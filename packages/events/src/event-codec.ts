@@ -26,5 +26,6 @@ export function decodeStreamEntry(cursor: string, fields: string[]): TaskEvent {
     at: Number(f.at),
     labels: parseJson(f.l) as Record<string, string>,
     data: parseJson(f.d),
+    scheduleId: f.sc || null,
   };
 }

@@ -1,7 +1,7 @@
 import type { TaskEvent, TaskFilter } from '@taskplane/core';
 
 /** The subset of `TaskFilter` an event can be judged by without reading the task's record. */
-export type EventFilter = Pick<TaskFilter, 'status' | 'type' | 'queue' | 'labels'> & {
+export type EventFilter = Pick<TaskFilter, 'status' | 'type' | 'queue' | 'labels' | 'scheduleId'> & {
   /** Only events of these tasks. */
   taskIds?: string[];
   /** Only these kinds. */
@@ -14,6 +14,7 @@ export function matchesEvent(event: TaskEvent, filter: EventFilter): boolean {
   if (filter.status?.length && !filter.status.includes(event.status)) return false;
   if (filter.type?.length && !filter.type.includes(event.type)) return false;
   if (filter.queue?.length && !filter.queue.includes(event.queue)) return false;
+  if (filter.scheduleId !== undefined && event.scheduleId !== filter.scheduleId) return false;
   for (const [key, value] of Object.entries(filter.labels ?? {})) {
     if (event.labels[key] !== value) return false;
   }
@@ -30,5 +31,6 @@ export function filterKey(filter: EventFilter): string {
     sorted(filter.type),
     sorted(filter.queue),
     filter.labels ? Object.entries(filter.labels).sort(([a], [b]) => a.localeCompare(b)) : undefined,
+    filter.scheduleId,
   ]);
 }

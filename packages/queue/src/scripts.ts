@@ -35,6 +35,7 @@ const SCRIPTS = {
   tpAppendLog: { lua: load('append-log'), numberOfKeys: 2 },
   tpDelete: { lua: load('delete'), numberOfKeys: 1 },
   tpClaimIdempotency: { lua: load('claim-idempotency') },
+  tpScheduleTick: { lua: load('schedule-tick'), numberOfKeys: 4 },
 } as const;
 
 type ScriptArg = string | number;
@@ -45,6 +46,7 @@ export interface ScriptedRedis extends Redis {
   tpAppendLog(...args: ScriptArg[]): Promise<number>;
   tpDelete(...args: ScriptArg[]): Promise<number[]>;
   tpClaimIdempotency(numKeys: number, ...args: ScriptArg[]): Promise<string[]>;
+  tpScheduleTick(...args: ScriptArg[]): Promise<number>;
 }
 
 export function withScripts(redis: Redis): ScriptedRedis {

@@ -82,6 +82,8 @@ export interface DeleteOptions {
 export interface SubmitOptions {
   /** Submit as children of this task: it waits for them and then runs again (a fan-out). */
   parent?: { id: string; queue: string };
+  /** The schedule submitting these tasks (set on each task as `scheduleId`). */
+  scheduleId?: string;
 }
 
 const PROJECT_BATCH = 1000;
@@ -307,7 +309,9 @@ export class TaskEngine {
       }
       try {
         const input = options.parent ? { ...parsed.data, parentId: options.parent.id } : parsed.data;
-        accepted.push({ index, type: input.type, ...this.resolve(input, now) });
+        const resolved = this.resolve(input, now);
+        if (options.scheduleId) resolved.data.scheduleId = options.scheduleId;
+        accepted.push({ index, type: input.type, ...resolved });
       } catch (error) {
         if (error instanceof NotFoundError) {
           outcomes[index] = {
@@ -501,6 +505,7 @@ export class TaskEngine {
         backoff: task.backoff,
         ...(task.idempotencyKey ? { idempotencyKey: task.idempotencyKey } : {}),
         ...(task.parentId ? { parentId: task.parentId } : {}),
+        ...(task.scheduleId ? { scheduleId: task.scheduleId } : {}),
       };
       const jobs = byQueue.get(task.queue) ?? [];
       jobs.push({ name: task.type, data, opts: this.jobOptions(task.id, data, 0, 0) });

@@ -79,6 +79,7 @@ function oneIndexAnswers(filter: TaskFilter): boolean {
     filter.type?.length,
     filter.queue?.length,
     Object.keys(filter.labels ?? {}).length,
+    filter.scheduleId ? 1 : 0,
   ];
   return named.filter((n) => n).length <= 1;
 }
@@ -87,6 +88,7 @@ export function matchesFilter(task: Task, filter: TaskFilter): boolean {
   if (filter.status?.length && !filter.status.includes(task.status)) return false;
   if (filter.type?.length && !filter.type.includes(task.type)) return false;
   if (filter.queue?.length && !filter.queue.includes(task.queue)) return false;
+  if (filter.scheduleId !== undefined && task.scheduleId !== filter.scheduleId) return false;
   if (filter.createdAfter !== undefined && task.createdAt < filter.createdAfter) return false;
   if (filter.createdBefore !== undefined && task.createdAt >= filter.createdBefore) return false;
   if (
@@ -148,6 +150,7 @@ export class TaskStore {
     if (filter.type?.length === 1) indexes.push(this.keys.indexType(filter.type[0]!));
     if (filter.queue?.length === 1) indexes.push(this.keys.indexQueue(filter.queue[0]!));
     if (filter.status?.length === 1) indexes.push(this.keys.indexStatus(filter.status[0]!));
+    if (filter.scheduleId) indexes.push(this.keys.indexSchedule(filter.scheduleId));
     return indexes;
   }
 

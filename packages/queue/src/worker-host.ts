@@ -10,6 +10,8 @@ import { beat, leave, PresenceKind, presenceBase, type WorkerPresence } from './
 import { Projector } from './projector';
 import { readQueueSettings } from './queue-settings';
 import { trimFinished } from './retention';
+import { ScheduleStore } from './schedules/schedule-store';
+import { Scheduler } from './schedules/scheduler';
 import type { TaskEngine } from './task-engine';
 import { AbortReason, createProcessor, RetryableAttemptError } from './task-runner';
 
@@ -41,6 +43,7 @@ export class WorkerHost {
   private readonly queues: string[];
   private control: StreamTail | null = null;
   private projector: Projector | null = null;
+  private scheduler: Scheduler | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private retention: NodeJS.Timeout | null = null;
   private presence: WorkerPresence;
@@ -118,6 +121,9 @@ export class WorkerHost {
       logger,
     );
     this.projector.start();
+    // Every worker and API process runs a scheduler; the lease holder fires (see Scheduler).
+    this.scheduler = new Scheduler({ engine, store: ScheduleStore.of(engine), logger });
+    this.scheduler.start();
     await this.beat(PresenceKind.Online);
     this.heartbeat = setInterval(
       () => void this.beat(PresenceKind.Heartbeat),
@@ -214,6 +220,7 @@ export class WorkerHost {
     this.logger.info({ running: this.running.size, timeoutMs }, 'worker stopping');
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.retention) clearInterval(this.retention);
+    await this.scheduler?.stop();
     const closing = Promise.all([...this.workers.values()].map((w) => w.close()));
     const timer = setTimeout(() => {
       this.logger.warn({ running: [...this.running] }, 'shutdown timeout: handing running tasks back');

@@ -13,6 +13,7 @@ import './worker';
 import './dead-letter';
 import './bulk-operation';
 import './token';
+import './schedule';
 
 /** The whole API schema. */
 export const schema = builder.toSchema();

@@ -23,6 +23,7 @@ export const TaskFilterInput = builder.inputType('TaskFilter', {
     createdAfter: t.field({ type: 'DateTime', required: false }),
     createdBefore: t.field({ type: 'DateTime', required: false }),
     errorText: t.string({ required: false, description: 'Case-insensitive text in the last error message' }),
+    scheduleId: t.id({ required: false, description: 'Submitted by this schedule' }),
   }),
 });
 
@@ -35,6 +36,7 @@ type FilterArg =
       createdAfter?: Date | null;
       createdBefore?: Date | null;
       errorText?: string | null;
+      scheduleId?: string | number | null;
     }
   | null
   | undefined;
@@ -56,6 +58,7 @@ export function toTaskFilter(arg: FilterArg): TaskFilter {
   if (arg.createdAfter) filter.createdAfter = arg.createdAfter.getTime();
   if (arg.createdBefore) filter.createdBefore = arg.createdBefore.getTime();
   if (arg.errorText) filter.errorText = arg.errorText;
+  if (arg.scheduleId !== null && arg.scheduleId !== undefined) filter.scheduleId = String(arg.scheduleId);
   const parsed = TaskFilter.safeParse(filter);
   if (!parsed.success) {
     const fields = fieldErrors(parsed.error, 'filter');

@@ -22,12 +22,56 @@ export type BulkOperationKind =
 
 export type BulkOperationState = 'CANCELLED' | 'DONE' | 'FAILED' | 'RUNNING';
 
+export type CreateScheduleInput = {
+  /** 5 fields (minute first) or 6 (second first); or intervalMs */
+  cron?: string | null | undefined;
+  endAt?: string | null | undefined;
+  /** A fixed interval (at least 1000); or cron */
+  intervalMs?: number | null | undefined;
+  jitterMs?: number | null | undefined;
+  /** Default SKIP */
+  missed?: ScheduleMissed | null | undefined;
+  name: string;
+  /** Default SKIP */
+  overlap?: ScheduleOverlap | null | undefined;
+  paused?: boolean | null | undefined;
+  startAt?: string | null | undefined;
+  task: ScheduleTaskInput;
+  /** IANA zone the cron is read in; default UTC */
+  timezone?: string | null | undefined;
+};
+
 export type LabelInput = {
   key: string;
   value: string;
 };
 
 export type Role = 'ADMIN' | 'OPERATOR' | 'VIEWER';
+
+export type ScheduleEventKind = 'CREATED' | 'DELETED' | 'FIRED' | 'SKIPPED' | 'UPDATED';
+
+export type ScheduleFilter = {
+  /** Case-insensitive text in the name */
+  name?: string | null | undefined;
+  paused?: boolean | null | undefined;
+  /** Task type */
+  type?: string | null | undefined;
+};
+
+export type ScheduleMissed = 'RUN_ONCE' | 'SKIP';
+
+export type ScheduleOverlap = 'ALLOW' | 'CANCEL_PREVIOUS' | 'SKIP';
+
+export type ScheduleTaskInput = {
+  labels?: Array<LabelInput> | null | undefined;
+  maxAttempts?: number | null | undefined;
+  /** Validated against the type's schema */
+  params?: unknown;
+  priority?: number | null | undefined;
+  queue?: string | null | undefined;
+  timeoutMs?: number | null | undefined;
+  type: string;
+};
 
 export type SubmitTaskInput = {
   backoff?: BackoffInput | null | undefined;
@@ -73,6 +117,8 @@ export type TaskFilter = {
   errorText?: string | null | undefined;
   labels?: Array<LabelInput> | null | undefined;
   queue?: Array<string> | null | undefined;
+  /** Submitted by this schedule */
+  scheduleId?: string | null | undefined;
   status?: Array<TaskStatus> | null | undefined;
   type?: Array<string> | null | undefined;
 };
@@ -89,6 +135,28 @@ export type TaskStatus =
   | 'RETRYING'
   | 'RUNNING'
   | 'SUCCESS';
+
+export type TickOutcomeKind = 'FIRED' | 'SKIPPED';
+
+/** Only the given fields change; to switch between cron and interval, set the other to null */
+export type UpdateScheduleInput = {
+  /** 5 fields (minute first) or 6 (second first); or intervalMs */
+  cron?: string | null | undefined;
+  endAt?: string | null | undefined;
+  /** A fixed interval (at least 1000); or cron */
+  intervalMs?: number | null | undefined;
+  jitterMs?: number | null | undefined;
+  /** Default SKIP */
+  missed?: ScheduleMissed | null | undefined;
+  name?: string | null | undefined;
+  /** Default SKIP */
+  overlap?: ScheduleOverlap | null | undefined;
+  paused?: boolean | null | undefined;
+  startAt?: string | null | undefined;
+  task?: ScheduleTaskInput | null | undefined;
+  /** IANA zone the cron is read in; default UTC */
+  timezone?: string | null | undefined;
+};
 
 export type WorkerPresenceKind = 'HEARTBEAT' | 'OFFLINE' | 'ONLINE';
 
@@ -1258,6 +1326,511 @@ export type BulkOperationProgressSubscription = {
   };
 };
 
+export type TickOutcomeFieldsFragment = {
+  kind: TickOutcomeKind;
+  tick: string;
+  at: string;
+  taskId: string | null;
+  reason: string | null;
+  count: number;
+  manual: boolean;
+};
+
+export type ScheduleFieldsFragment = {
+  id: string;
+  name: string;
+  cron: string | null;
+  timezone: string;
+  intervalMs: number | null;
+  startAt: string | null;
+  endAt: string | null;
+  overlap: ScheduleOverlap;
+  missed: ScheduleMissed;
+  jitterMs: number;
+  paused: boolean;
+  createdAt: string;
+  updatedAt: string;
+  nextRunAt: string | null;
+  lastTaskId: string | null;
+  task: {
+    type: string;
+    params: unknown;
+    queue: string | null;
+    priority: number | null;
+    maxAttempts: number | null;
+    timeoutMs: number | null;
+    labels: Array<{ key: string; value: string }>;
+  };
+  lastOutcome: {
+    kind: TickOutcomeKind;
+    tick: string;
+    at: string;
+    taskId: string | null;
+    reason: string | null;
+    count: number;
+    manual: boolean;
+  } | null;
+};
+
+export type SchedulesQueryVariables = Exact<{
+  filter?: ScheduleFilter | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+export type SchedulesQuery = {
+  schedules:
+    | {
+        __typename: 'ScheduleConnection';
+        endCursor: string | null;
+        nodes: Array<{
+          id: string;
+          name: string;
+          cron: string | null;
+          timezone: string;
+          intervalMs: number | null;
+          startAt: string | null;
+          endAt: string | null;
+          overlap: ScheduleOverlap;
+          missed: ScheduleMissed;
+          jitterMs: number;
+          paused: boolean;
+          createdAt: string;
+          updatedAt: string;
+          nextRunAt: string | null;
+          lastTaskId: string | null;
+          task: {
+            type: string;
+            params: unknown;
+            queue: string | null;
+            priority: number | null;
+            maxAttempts: number | null;
+            timeoutMs: number | null;
+            labels: Array<{ key: string; value: string }>;
+          };
+          lastOutcome: {
+            kind: TickOutcomeKind;
+            tick: string;
+            at: string;
+            taskId: string | null;
+            reason: string | null;
+            count: number;
+            manual: boolean;
+          } | null;
+        }>;
+      }
+    | {
+        __typename: 'ValidationError';
+        code: string;
+        message: string;
+        fields: Array<{ path: string; message: string }>;
+      };
+};
+
+export type ScheduleQueryVariables = Exact<{
+  id: string;
+  runs?: number | null | undefined;
+}>;
+
+export type ScheduleQuery = {
+  schedule: {
+    nextRuns: Array<string>;
+    id: string;
+    name: string;
+    cron: string | null;
+    timezone: string;
+    intervalMs: number | null;
+    startAt: string | null;
+    endAt: string | null;
+    overlap: ScheduleOverlap;
+    missed: ScheduleMissed;
+    jitterMs: number;
+    paused: boolean;
+    createdAt: string;
+    updatedAt: string;
+    nextRunAt: string | null;
+    lastTaskId: string | null;
+    ticks: Array<{
+      kind: TickOutcomeKind;
+      tick: string;
+      at: string;
+      taskId: string | null;
+      reason: string | null;
+      count: number;
+      manual: boolean;
+    }>;
+    recentTasks: Array<{
+      id: string;
+      type: string;
+      queue: string;
+      status: TaskStatus;
+      priority: number;
+      order: TaskOrder;
+      params: unknown;
+      progress: number;
+      attemptsMade: number;
+      maxAttempts: number;
+      timeoutMs: number;
+      idempotencyKey: string | null;
+      parentId: string | null;
+      scheduleId: string | null;
+      createdAt: string;
+      updatedAt: string;
+      runAt: string | null;
+      startedAt: string | null;
+      finishedAt: string | null;
+      result: unknown;
+      labels: Array<{ key: string; value: string }>;
+      lastError: { code: string; message: string; retryable: boolean } | null;
+    }>;
+    task: {
+      type: string;
+      params: unknown;
+      queue: string | null;
+      priority: number | null;
+      maxAttempts: number | null;
+      timeoutMs: number | null;
+      labels: Array<{ key: string; value: string }>;
+    };
+    lastOutcome: {
+      kind: TickOutcomeKind;
+      tick: string;
+      at: string;
+      taskId: string | null;
+      reason: string | null;
+      count: number;
+      manual: boolean;
+    } | null;
+  } | null;
+};
+
+export type CreateScheduleMutationVariables = Exact<{
+  input: CreateScheduleInput;
+}>;
+
+export type CreateScheduleMutation = {
+  createSchedule:
+    | { __typename: 'ConflictError'; code: string; message: string }
+    | { __typename: 'ForbiddenError'; code: string; message: string }
+    | {
+        __typename: 'Schedule';
+        id: string;
+        name: string;
+        cron: string | null;
+        timezone: string;
+        intervalMs: number | null;
+        startAt: string | null;
+        endAt: string | null;
+        overlap: ScheduleOverlap;
+        missed: ScheduleMissed;
+        jitterMs: number;
+        paused: boolean;
+        createdAt: string;
+        updatedAt: string;
+        nextRunAt: string | null;
+        lastTaskId: string | null;
+        task: {
+          type: string;
+          params: unknown;
+          queue: string | null;
+          priority: number | null;
+          maxAttempts: number | null;
+          timeoutMs: number | null;
+          labels: Array<{ key: string; value: string }>;
+        };
+        lastOutcome: {
+          kind: TickOutcomeKind;
+          tick: string;
+          at: string;
+          taskId: string | null;
+          reason: string | null;
+          count: number;
+          manual: boolean;
+        } | null;
+      }
+    | { __typename: 'UnauthenticatedError'; code: string; message: string }
+    | {
+        __typename: 'ValidationError';
+        code: string;
+        message: string;
+        fields: Array<{ path: string; message: string }>;
+      };
+};
+
+export type UpdateScheduleMutationVariables = Exact<{
+  id: string;
+  input: UpdateScheduleInput;
+}>;
+
+export type UpdateScheduleMutation = {
+  updateSchedule:
+    | { __typename: 'ConflictError'; code: string; message: string }
+    | { __typename: 'ForbiddenError'; code: string; message: string }
+    | { __typename: 'NotFoundError'; code: string; message: string }
+    | {
+        __typename: 'Schedule';
+        id: string;
+        name: string;
+        cron: string | null;
+        timezone: string;
+        intervalMs: number | null;
+        startAt: string | null;
+        endAt: string | null;
+        overlap: ScheduleOverlap;
+        missed: ScheduleMissed;
+        jitterMs: number;
+        paused: boolean;
+        createdAt: string;
+        updatedAt: string;
+        nextRunAt: string | null;
+        lastTaskId: string | null;
+        task: {
+          type: string;
+          params: unknown;
+          queue: string | null;
+          priority: number | null;
+          maxAttempts: number | null;
+          timeoutMs: number | null;
+          labels: Array<{ key: string; value: string }>;
+        };
+        lastOutcome: {
+          kind: TickOutcomeKind;
+          tick: string;
+          at: string;
+          taskId: string | null;
+          reason: string | null;
+          count: number;
+          manual: boolean;
+        } | null;
+      }
+    | { __typename: 'UnauthenticatedError'; code: string; message: string }
+    | {
+        __typename: 'ValidationError';
+        code: string;
+        message: string;
+        fields: Array<{ path: string; message: string }>;
+      };
+};
+
+export type PauseScheduleMutationVariables = Exact<{
+  id: string;
+}>;
+
+export type PauseScheduleMutation = {
+  pauseSchedule:
+    | { __typename: 'ForbiddenError'; code: string; message: string }
+    | { __typename: 'NotFoundError'; code: string; message: string }
+    | {
+        __typename: 'Schedule';
+        id: string;
+        name: string;
+        cron: string | null;
+        timezone: string;
+        intervalMs: number | null;
+        startAt: string | null;
+        endAt: string | null;
+        overlap: ScheduleOverlap;
+        missed: ScheduleMissed;
+        jitterMs: number;
+        paused: boolean;
+        createdAt: string;
+        updatedAt: string;
+        nextRunAt: string | null;
+        lastTaskId: string | null;
+        task: {
+          type: string;
+          params: unknown;
+          queue: string | null;
+          priority: number | null;
+          maxAttempts: number | null;
+          timeoutMs: number | null;
+          labels: Array<{ key: string; value: string }>;
+        };
+        lastOutcome: {
+          kind: TickOutcomeKind;
+          tick: string;
+          at: string;
+          taskId: string | null;
+          reason: string | null;
+          count: number;
+          manual: boolean;
+        } | null;
+      }
+    | { __typename: 'UnauthenticatedError'; code: string; message: string };
+};
+
+export type ResumeScheduleMutationVariables = Exact<{
+  id: string;
+}>;
+
+export type ResumeScheduleMutation = {
+  resumeSchedule:
+    | { __typename: 'ForbiddenError'; code: string; message: string }
+    | { __typename: 'NotFoundError'; code: string; message: string }
+    | {
+        __typename: 'Schedule';
+        id: string;
+        name: string;
+        cron: string | null;
+        timezone: string;
+        intervalMs: number | null;
+        startAt: string | null;
+        endAt: string | null;
+        overlap: ScheduleOverlap;
+        missed: ScheduleMissed;
+        jitterMs: number;
+        paused: boolean;
+        createdAt: string;
+        updatedAt: string;
+        nextRunAt: string | null;
+        lastTaskId: string | null;
+        task: {
+          type: string;
+          params: unknown;
+          queue: string | null;
+          priority: number | null;
+          maxAttempts: number | null;
+          timeoutMs: number | null;
+          labels: Array<{ key: string; value: string }>;
+        };
+        lastOutcome: {
+          kind: TickOutcomeKind;
+          tick: string;
+          at: string;
+          taskId: string | null;
+          reason: string | null;
+          count: number;
+          manual: boolean;
+        } | null;
+      }
+    | { __typename: 'UnauthenticatedError'; code: string; message: string };
+};
+
+export type DeleteScheduleMutationVariables = Exact<{
+  id: string;
+}>;
+
+export type DeleteScheduleMutation = {
+  deleteSchedule:
+    | { __typename: 'ForbiddenError'; code: string; message: string }
+    | { __typename: 'NotFoundError'; code: string; message: string }
+    | {
+        __typename: 'Schedule';
+        id: string;
+        name: string;
+        cron: string | null;
+        timezone: string;
+        intervalMs: number | null;
+        startAt: string | null;
+        endAt: string | null;
+        overlap: ScheduleOverlap;
+        missed: ScheduleMissed;
+        jitterMs: number;
+        paused: boolean;
+        createdAt: string;
+        updatedAt: string;
+        nextRunAt: string | null;
+        lastTaskId: string | null;
+        task: {
+          type: string;
+          params: unknown;
+          queue: string | null;
+          priority: number | null;
+          maxAttempts: number | null;
+          timeoutMs: number | null;
+          labels: Array<{ key: string; value: string }>;
+        };
+        lastOutcome: {
+          kind: TickOutcomeKind;
+          tick: string;
+          at: string;
+          taskId: string | null;
+          reason: string | null;
+          count: number;
+          manual: boolean;
+        } | null;
+      }
+    | { __typename: 'UnauthenticatedError'; code: string; message: string };
+};
+
+export type TriggerScheduleMutationVariables = Exact<{
+  id: string;
+}>;
+
+export type TriggerScheduleMutation = {
+  triggerSchedule:
+    | { __typename: 'ForbiddenError'; code: string; message: string }
+    | { __typename: 'NotFoundError'; code: string; message: string }
+    | {
+        __typename: 'TickOutcome';
+        kind: TickOutcomeKind;
+        tick: string;
+        at: string;
+        taskId: string | null;
+        reason: string | null;
+        count: number;
+        manual: boolean;
+      }
+    | { __typename: 'UnauthenticatedError'; code: string; message: string };
+};
+
+export type ScheduleEventsSubscriptionVariables = Exact<{
+  scheduleId?: string | null | undefined;
+}>;
+
+export type ScheduleEventsSubscription = {
+  schedules: {
+    cursor: string;
+    kind: ScheduleEventKind;
+    scheduleId: string;
+    at: string;
+    schedule: {
+      id: string;
+      name: string;
+      cron: string | null;
+      timezone: string;
+      intervalMs: number | null;
+      startAt: string | null;
+      endAt: string | null;
+      overlap: ScheduleOverlap;
+      missed: ScheduleMissed;
+      jitterMs: number;
+      paused: boolean;
+      createdAt: string;
+      updatedAt: string;
+      nextRunAt: string | null;
+      lastTaskId: string | null;
+      task: {
+        type: string;
+        params: unknown;
+        queue: string | null;
+        priority: number | null;
+        maxAttempts: number | null;
+        timeoutMs: number | null;
+        labels: Array<{ key: string; value: string }>;
+      };
+      lastOutcome: {
+        kind: TickOutcomeKind;
+        tick: string;
+        at: string;
+        taskId: string | null;
+        reason: string | null;
+        count: number;
+        manual: boolean;
+      } | null;
+    } | null;
+    outcome: {
+      kind: TickOutcomeKind;
+      tick: string;
+      at: string;
+      taskId: string | null;
+      reason: string | null;
+      count: number;
+      manual: boolean;
+    } | null;
+  };
+};
+
 export const AttemptErrorFieldsFragmentDoc = {
   kind: 'Document',
   definitions: [
@@ -1857,6 +2430,109 @@ export const ApiTokenFieldsFragmentDoc = {
     },
   ],
 } as unknown as DocumentNode<ApiTokenFieldsFragment, unknown>;
+export const TickOutcomeFieldsFragmentDoc = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'TickOutcomeFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'TickOutcome' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tick' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'taskId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'manual' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<TickOutcomeFieldsFragment, unknown>;
+export const ScheduleFieldsFragmentDoc = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ScheduleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Schedule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cron' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'timezone' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'intervalMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'overlap' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'missed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'jitterMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'paused' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'nextRunAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'lastTaskId' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'task' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'params' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'priority' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'labels' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+                    ],
+                  },
+                },
+                { kind: 'Field', name: { kind: 'Name', value: 'maxAttempts' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'timeoutMs' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'lastOutcome' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'TickOutcomeFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'TickOutcomeFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'TickOutcome' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tick' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'taskId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'manual' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<ScheduleFieldsFragment, unknown>;
 export const HealthDocument = {
   kind: 'Document',
   definitions: [
@@ -5505,3 +6181,1411 @@ export const BulkOperationProgressDocument = {
     },
   ],
 } as unknown as DocumentNode<BulkOperationProgressSubscription, BulkOperationProgressSubscriptionVariables>;
+export const SchedulesDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'Schedules' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'filter' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'ScheduleFilter' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'first' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'schedules' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'filter' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'filter' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'first' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'first' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'after' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+                {
+                  kind: 'InlineFragment',
+                  typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ScheduleConnection' } },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      {
+                        kind: 'Field',
+                        name: { kind: 'Name', value: 'nodes' },
+                        selectionSet: {
+                          kind: 'SelectionSet',
+                          selections: [
+                            { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ScheduleFields' } },
+                          ],
+                        },
+                      },
+                      { kind: 'Field', name: { kind: 'Name', value: 'endCursor' } },
+                    ],
+                  },
+                },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ErrorFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'TickOutcomeFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'TickOutcome' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tick' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'taskId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'manual' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ScheduleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Schedule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cron' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'timezone' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'intervalMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'overlap' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'missed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'jitterMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'paused' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'nextRunAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'lastTaskId' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'task' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'params' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'priority' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'labels' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+                    ],
+                  },
+                },
+                { kind: 'Field', name: { kind: 'Name', value: 'maxAttempts' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'timeoutMs' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'lastOutcome' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'TickOutcomeFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ErrorFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Error' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+          {
+            kind: 'InlineFragment',
+            typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ValidationError' } },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'fields' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'path' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<SchedulesQuery, SchedulesQueryVariables>;
+export const ScheduleDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'Schedule' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'runs' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+          defaultValue: { kind: 'IntValue', value: '5' },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'schedule' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ScheduleFields' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'nextRuns' },
+                  arguments: [
+                    {
+                      kind: 'Argument',
+                      name: { kind: 'Name', value: 'count' },
+                      value: { kind: 'Variable', name: { kind: 'Name', value: 'runs' } },
+                    },
+                  ],
+                },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'ticks' },
+                  arguments: [
+                    {
+                      kind: 'Argument',
+                      name: { kind: 'Name', value: 'count' },
+                      value: { kind: 'IntValue', value: '20' },
+                    },
+                  ],
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'FragmentSpread', name: { kind: 'Name', value: 'TickOutcomeFields' } },
+                    ],
+                  },
+                },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'recentTasks' },
+                  arguments: [
+                    {
+                      kind: 'Argument',
+                      name: { kind: 'Name', value: 'first' },
+                      value: { kind: 'IntValue', value: '10' },
+                    },
+                  ],
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'TaskFields' } }],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'TickOutcomeFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'TickOutcome' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tick' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'taskId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'manual' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AttemptErrorFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'AttemptError' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'retryable' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ScheduleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Schedule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cron' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'timezone' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'intervalMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'overlap' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'missed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'jitterMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'paused' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'nextRunAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'lastTaskId' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'task' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'params' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'priority' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'labels' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+                    ],
+                  },
+                },
+                { kind: 'Field', name: { kind: 'Name', value: 'maxAttempts' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'timeoutMs' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'lastOutcome' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'TickOutcomeFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'TaskFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Task' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'priority' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'order' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'params' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'labels' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'progress' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'attemptsMade' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'maxAttempts' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'timeoutMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'finishedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'result' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'lastError' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttemptErrorFields' } }],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<ScheduleQuery, ScheduleQueryVariables>;
+export const CreateScheduleDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'CreateSchedule' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'input' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'CreateScheduleInput' } },
+          },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'createSchedule' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'input' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'input' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ScheduleFields' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ErrorFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'TickOutcomeFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'TickOutcome' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tick' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'taskId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'manual' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ScheduleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Schedule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cron' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'timezone' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'intervalMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'overlap' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'missed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'jitterMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'paused' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'nextRunAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'lastTaskId' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'task' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'params' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'priority' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'labels' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+                    ],
+                  },
+                },
+                { kind: 'Field', name: { kind: 'Name', value: 'maxAttempts' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'timeoutMs' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'lastOutcome' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'TickOutcomeFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ErrorFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Error' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+          {
+            kind: 'InlineFragment',
+            typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ValidationError' } },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'fields' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'path' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CreateScheduleMutation, CreateScheduleMutationVariables>;
+export const UpdateScheduleDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'UpdateSchedule' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'input' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'UpdateScheduleInput' } },
+          },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'updateSchedule' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'input' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'input' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ScheduleFields' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ErrorFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'TickOutcomeFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'TickOutcome' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tick' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'taskId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'manual' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ScheduleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Schedule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cron' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'timezone' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'intervalMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'overlap' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'missed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'jitterMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'paused' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'nextRunAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'lastTaskId' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'task' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'params' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'priority' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'labels' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+                    ],
+                  },
+                },
+                { kind: 'Field', name: { kind: 'Name', value: 'maxAttempts' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'timeoutMs' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'lastOutcome' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'TickOutcomeFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ErrorFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Error' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+          {
+            kind: 'InlineFragment',
+            typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ValidationError' } },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'fields' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'path' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<UpdateScheduleMutation, UpdateScheduleMutationVariables>;
+export const PauseScheduleDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'PauseSchedule' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'pauseSchedule' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ScheduleFields' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ErrorFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'TickOutcomeFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'TickOutcome' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tick' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'taskId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'manual' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ScheduleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Schedule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cron' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'timezone' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'intervalMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'overlap' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'missed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'jitterMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'paused' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'nextRunAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'lastTaskId' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'task' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'params' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'priority' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'labels' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+                    ],
+                  },
+                },
+                { kind: 'Field', name: { kind: 'Name', value: 'maxAttempts' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'timeoutMs' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'lastOutcome' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'TickOutcomeFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ErrorFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Error' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+          {
+            kind: 'InlineFragment',
+            typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ValidationError' } },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'fields' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'path' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<PauseScheduleMutation, PauseScheduleMutationVariables>;
+export const ResumeScheduleDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'ResumeSchedule' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'resumeSchedule' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ScheduleFields' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ErrorFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'TickOutcomeFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'TickOutcome' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tick' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'taskId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'manual' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ScheduleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Schedule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cron' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'timezone' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'intervalMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'overlap' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'missed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'jitterMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'paused' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'nextRunAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'lastTaskId' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'task' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'params' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'priority' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'labels' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+                    ],
+                  },
+                },
+                { kind: 'Field', name: { kind: 'Name', value: 'maxAttempts' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'timeoutMs' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'lastOutcome' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'TickOutcomeFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ErrorFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Error' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+          {
+            kind: 'InlineFragment',
+            typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ValidationError' } },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'fields' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'path' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<ResumeScheduleMutation, ResumeScheduleMutationVariables>;
+export const DeleteScheduleDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'DeleteSchedule' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'deleteSchedule' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ScheduleFields' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ErrorFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'TickOutcomeFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'TickOutcome' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tick' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'taskId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'manual' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ScheduleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Schedule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cron' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'timezone' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'intervalMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'overlap' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'missed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'jitterMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'paused' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'nextRunAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'lastTaskId' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'task' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'params' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'priority' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'labels' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+                    ],
+                  },
+                },
+                { kind: 'Field', name: { kind: 'Name', value: 'maxAttempts' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'timeoutMs' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'lastOutcome' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'TickOutcomeFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ErrorFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Error' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+          {
+            kind: 'InlineFragment',
+            typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ValidationError' } },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'fields' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'path' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<DeleteScheduleMutation, DeleteScheduleMutationVariables>;
+export const TriggerScheduleDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'TriggerSchedule' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'triggerSchedule' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'TickOutcomeFields' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ErrorFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'TickOutcomeFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'TickOutcome' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tick' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'taskId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'manual' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ErrorFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Error' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+          {
+            kind: 'InlineFragment',
+            typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ValidationError' } },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'fields' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'path' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<TriggerScheduleMutation, TriggerScheduleMutationVariables>;
+export const ScheduleEventsDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'subscription',
+      name: { kind: 'Name', value: 'ScheduleEvents' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'scheduleId' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'schedules' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'scheduleId' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'scheduleId' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'cursor' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'schedule' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'ScheduleFields' } }],
+                  },
+                },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'outcome' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'FragmentSpread', name: { kind: 'Name', value: 'TickOutcomeFields' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'TickOutcomeFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'TickOutcome' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tick' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'taskId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'manual' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ScheduleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Schedule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cron' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'timezone' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'intervalMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'overlap' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'missed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'jitterMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'paused' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'nextRunAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'lastTaskId' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'task' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'params' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'priority' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'labels' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+                    ],
+                  },
+                },
+                { kind: 'Field', name: { kind: 'Name', value: 'maxAttempts' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'timeoutMs' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'lastOutcome' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'TickOutcomeFields' } }],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<ScheduleEventsSubscription, ScheduleEventsSubscriptionVariables>;

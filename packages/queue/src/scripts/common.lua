@@ -13,7 +13,7 @@ local rcall = redis.call
 local TRANSITIONS = __TRANSITIONS__
 local FINAL = __FINAL__
 
-local RECORD_FIELDS = {'status', 'type', 'queue', 'labels', 'createdAt', 'attempts', 'idempotencyKey', 'parentId', 'runStart', 'resumes'}
+local RECORD_FIELDS = {'status', 'type', 'queue', 'labels', 'createdAt', 'attempts', 'idempotencyKey', 'parentId', 'runStart', 'resumes', 'scheduleId'}
 
 -- Records loaded by this call, so their gathered writes can be saved together (saveRecords).
 local RECORDS = {}
@@ -29,7 +29,7 @@ local function loadRecord(id)
   return track({
     id = id, status = v[1], type = v[2], queue = v[3], labels = v[4] or '{}', createdAt = tonumber(v[5]) or 0,
     attempts = v[6] or '[]', idempotencyKey = v[7] or '', parentId = v[8] or '', runStart = tonumber(v[9]) or 0,
-    resumes = tonumber(v[10]) or 0
+    resumes = tonumber(v[10]) or 0, scheduleId = v[11] or ''
   })
 end
 
@@ -40,6 +40,12 @@ end
 
 local function emit(kind, rec, at, data)
   local dataJson = data and cjson.encode(data) or '{}'
+  -- A scheduled task's events carry its schedule, so subscriptions filter on it without a read.
+  if rec.scheduleId and rec.scheduleId ~= '' then
+    return rcall('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*',
+      'k', kind, 'id', rec.id, 'q', rec.queue, 't', rec.type, 's', rec.status, 'at', at, 'l', rec.labels, 'd', dataJson,
+      'sc', rec.scheduleId)
+  end
   local cursor = rcall('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*',
     'k', kind, 'id', rec.id, 'q', rec.queue, 't', rec.type, 's', rec.status, 'at', at, 'l', rec.labels, 'd', dataJson)
   return cursor
@@ -47,6 +53,7 @@ end
 
 local function indexKeys(rec)
   local keys = {K_IDX .. 'all', K_IDX .. 'type:' .. rec.type, K_IDX .. 'queue:' .. rec.queue}
+  if rec.scheduleId and rec.scheduleId ~= '' then keys[#keys + 1] = K_IDX .. 'schedule:' .. rec.scheduleId end
   local ok, labels = pcall(cjson.decode, rec.labels)
   if ok and type(labels) == 'table' then
     for k, v in pairs(labels) do keys[#keys + 1] = K_IDX .. 'label:' .. k .. '=' .. tostring(v) end

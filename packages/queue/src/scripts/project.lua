@@ -82,7 +82,7 @@ local function create(id, at)
   local rec = {
     id = id, type = job.name, queue = QUEUE, labels = cjson.encode(data.labels or {}), createdAt = createdAt,
     attempts = '[]', idempotencyKey = data.idempotencyKey or '', parentId = data.parentId or '', runStart = 0,
-    resumes = 0,
+    resumes = 0, scheduleId = data.scheduleId or '',
     status = delay > 0 and 'delayed' or 'pending'
   }
   track(rec)

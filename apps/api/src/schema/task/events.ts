@@ -29,6 +29,10 @@ export const TaskEventRef = builder.objectRef<TaskEvent>('TaskEvent').implement(
       type: [LabelRef],
       resolve: (e) => Object.entries(e.labels).map(([key, value]) => ({ key, value })),
     }),
+    scheduleId: t.exposeID('scheduleId', {
+      nullable: true,
+      description: 'The schedule that submitted the task, or null',
+    }),
     data: t.field({
       type: 'JSON',
       description: 'Kind-specific detail: progress, log line, error, attempt',
@@ -77,8 +81,9 @@ builder.subscriptionField('taskEvents', (t) =>
       }),
     },
     subscribe: async (_root, args, ctx, info) => {
-      const { status, type, queue, labels } = toTaskFilter(args.filter);
+      const { status, type, queue, labels, scheduleId } = toTaskFilter(args.filter);
       const filter: EventFilter = {
+        scheduleId,
         status,
         type,
         queue,
