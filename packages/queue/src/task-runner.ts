@@ -156,7 +156,8 @@ export function createProcessor(options: RunnerOptions) {
       () => controller.abort(new TimeoutError(`attempt ran longer than ${job.data.timeoutMs} ms`)),
       job.data.timeoutMs,
     );
-    const log = new TaskLog(engine, id, job.queueName);
+    // Made when the handler logs a line: most no-op and fast handlers never do.
+    let log: TaskLog | null = null;
     // A child logger per task only for handlers that use one: most never do, and this is per task.
     let taskLogger: Logger | null = null;
     const childLogger = () => {
@@ -175,7 +176,10 @@ export function createProcessor(options: RunnerOptions) {
       get logger() {
         return childLogger();
       },
-      log: (message) => log.push(message),
+      log: (message) => {
+        log ??= new TaskLog(engine, id, job.queueName);
+        log.push(message);
+      },
       progress: async (percent) => {
         await job.updateProgress(Math.max(0, Math.min(100, Math.round(percent))));
       },
@@ -254,7 +258,11 @@ export function createProcessor(options: RunnerOptions) {
       clearTimeout(timeout);
       bullSignal?.removeEventListener('abort', onBullAbort);
       options.onEnd(id);
-      await log.flush().catch((error) => childLogger().warn({ err: error }, 'could not write log lines'));
+      // Assigned in the handler's calls to ctx.log, which control flow analysis does not follow.
+      const written = log as TaskLog | null;
+      await written
+        ?.flush()
+        .catch((error: unknown) => childLogger().warn({ err: error }, 'could not write log lines'));
     }
   };
 }
