@@ -153,7 +153,7 @@ describe('console schedules', () => {
     expect(browser.pageErrors).toEqual([]);
   });
 
-  it('lists schedules live, runs one now and deletes it after a confirmation', async () => {
+  it('lists schedules live; runs one now, edits it, and deletes another after a confirmation', async () => {
     const { page, browser } = stack;
     await page.getByRole('link', { name: 'Schedules', exact: true }).click();
     const row = (name: string) => page.locator('[data-testid="schedule-row"]', { hasText: name });
@@ -179,6 +179,24 @@ describe('console schedules', () => {
     );
     // Run now leaves it paused.
     expect(await paused.getAttribute('data-paused')).toBe('true');
+
+    // Edited to an interval: a too-short one is refused next to its field, then saved.
+    await paused.getByRole('link', { name: 'every second' }).click();
+    await page.getByRole('link', { name: 'Edit' }).click();
+    expect(await page.getByLabel('Cron', { exact: true }).inputValue()).toBe(EVERY_SECOND);
+    expect(await page.getByLabel('URL', { exact: true }).inputValue()).toBe(stack.productUrl(1));
+    await page.getByLabel('Fixed interval').check();
+    await page.getByLabel('Every').fill('0.5');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await page.locator('[data-error-for="intervalMs"]').waitFor();
+    await page.getByLabel('Every').fill('1');
+    await page.getByLabel('Interval unit').selectOption('h');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await page.getByTestId('next-runs').waitFor();
+    await page.getByText('every 1 h').waitFor();
+    expect(await page.getByTestId('schedule-state').textContent()).toBe('paused');
+    await page.getByRole('link', { name: '← Schedules' }).click();
+    await paused.getByText('every 1 h').waitFor();
 
     await clock.getByRole('button', { name: 'Delete clock' }).click();
     await clock.getByRole('group', { name: 'Confirm deletion' }).waitFor();
