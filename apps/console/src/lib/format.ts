@@ -56,3 +56,11 @@ export function labelText(labels: readonly { key: string; value: string }[]): st
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
+
+/** `every 1 s`, `every 15 min`, `every 2 h`, `every 90 s` */
+export function every(ms: number): string {
+  const seconds = ms / 1000;
+  if (seconds % 3600 === 0) return `every ${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `every ${seconds / 60} min`;
+  return `every ${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
+}

@@ -192,3 +192,44 @@ export function placeErrors(
   }
   return { byPath, other };
 }
+
+/** `2026-11-28T14:03:09.000Z` → `2026-11-28T15:03:09` in the browser's zone, for datetime-local inputs. */
+export function localInput(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 19);
+}
+
+/** The inputs' values for `params` (a stored schedule's), the other way round from `paramsFrom`. */
+export function valuesFrom(
+  fields: readonly FieldSpec[],
+  params: Record<string, unknown>,
+): Record<string, FieldValue> {
+  const values = initialValues(fields);
+  for (const field of fields) {
+    const value = params[field.name];
+    if (value === undefined || value === null) continue;
+    if (field.kind === 'boolean') values[field.name] = value === true;
+    else if (field.kind === 'list') values[field.name] = Array.isArray(value) ? value.map(String) : [''];
+    else if (field.kind === 'json') values[field.name] = JSON.stringify(value, null, 2);
+    else if (field.kind === 'text' && field.format === 'date-time')
+      values[field.name] = localInput(String(value));
+    else values[field.name] = String(value);
+  }
+  return values;
+}
+
+/** `shop=acme, region=eu` → label inputs; a pair without `=` is a key with an empty value. */
+export function labelsFrom(text: string): { key: string; value: string }[] {
+  return text
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      return at < 0
+        ? { key: pair, value: '' }
+        : { key: pair.slice(0, at).trim(), value: pair.slice(at + 1).trim() };
+    });
+}
