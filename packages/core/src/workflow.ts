@@ -117,7 +117,10 @@ export function workflowGraphErrors(nodes: { key: string; dependsOn: string[] }[
     }
     for (const i of path) reported.add(i);
     if (!onPath.has(at)) continue;
-    const cycle = path.slice(onPath.get(at)!).reverse();
+    // In run order (a dependency before its dependent), starting at the node listed first.
+    const loop = path.slice(onPath.get(at)!).reverse();
+    const low = loop.indexOf(Math.min(...loop));
+    const cycle = [...loop.slice(low), ...loop.slice(0, low)];
     const names = [...cycle, cycle[0]!].map((i) => nodes[i]!.key);
     errors.push({ path: `nodes.${cycle[0]}.dependsOn`, message: `cycle: ${names.join(' -> ')}` });
   }
