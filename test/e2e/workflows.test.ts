@@ -1,9 +1,16 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../packages/client/src/index';
 import { TEST_TYPES_CONFIG, type TestEngine, testEngine } from '../helpers/engine';
 import { type RunningProcess, startApp } from '../helpers/processes';
 import { uniquePrefix } from '../helpers/redis';
-import { type Stack, startStack, takeUntil } from './api-fixture';
+import { ADMIN_TOKEN, type Stack, startStack, takeUntil } from './api-fixture';
+
+const BIN = fileURLToPath(new URL('../../apps/cli/bin/taskplane.js', import.meta.url));
 
 // Workflows and dependencies with real API and worker processes: a diamond across two queues run
 // in order and watched as deltas, the failure policies, a cycle refused, and a worker killed
@@ -111,6 +118,80 @@ describe('workflows through the API', () => {
     });
     const listed = unwrap(await stack.admin.workflows({ filter: { name: 'loop' } }), 'WorkflowConnection');
     expect(listed.nodes).toEqual([]);
+  });
+});
+
+describe('taskplane workflow', () => {
+  let stack: Stack;
+  let dir: string;
+  beforeAll(async () => {
+    stack = await startStack('cli-workflows', { config: TEST_TYPES_CONFIG });
+    dir = await mkdtemp(join(tmpdir(), 'tptest-wf-'));
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function taskplane(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [BIN, ...args],
+        { env: { ...process.env, TASKPLANE_URL: stack.apis[0]!.graphqlUrl, TASKPLANE_TOKEN: ADMIN_TOKEN } },
+        (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  it('submits a YAML file, watches it to the end and shows it', async () => {
+    const file = join(dir, 'diamond.yaml');
+    await writeFile(
+      file,
+      [
+        'name: nightly-sync',
+        'nodes:',
+        '  - key: fetch',
+        '    task: { type: noop, params: { n: 1 } }',
+        '  - key: left',
+        '    task: { type: sleep, params: { ms: 1000 } }',
+        '    dependsOn: [fetch]',
+        '  - key: right',
+        '    task: { type: noop, params: { n: 3 }, labels: { shop: demo } }',
+        '    dependsOn: [fetch]',
+        '  - key: report',
+        '    task: { type: noop, params: { n: 4 }, onDependencyFailure: run_anyway }',
+        '    dependsOn: [left, right]',
+      ].join('\n'),
+    );
+    const submitted = await taskplane('workflow', 'submit', file, '--json');
+    expect(submitted.stderr).toBe('');
+    const { id } = JSON.parse(submitted.stdout) as { id: string };
+    const watched = await taskplane('workflow', 'watch', id);
+    expect(watched.code).toBe(0);
+    // Live changes up to the last node's success, or (when it was done first) the finished state.
+    expect(watched.stdout).toMatch(/(report {2}SUCCEEDED {2}SUCCESS|SUCCEEDED: .*report=SUCCESS.*)\n$/);
+    const got = await taskplane('workflow', 'get', id);
+    expect(got.stdout).toMatch(/status: +SUCCEEDED/);
+    expect(got.stdout).toMatch(/report +t\w+ +noop +SUCCESS +left,right/);
+    expect((await taskplane('workflow', 'ls', '--status', 'succeeded')).stdout).toMatch(/nightly-sync/);
+  });
+
+  it('names the cycle of a bad JSON file and exits 1', async () => {
+    const file = join(dir, 'loop.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        name: 'loop',
+        nodes: [
+          { key: 'x', task: { type: 'noop', params: {} }, dependsOn: ['y'] },
+          { key: 'y', task: { type: 'noop', params: {} }, dependsOn: ['x'] },
+        ],
+      }),
+    );
+    const result = await taskplane('workflow', 'submit', file);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/cycle: x -> y -> x/);
   });
 });
 
