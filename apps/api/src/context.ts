@@ -1,6 +1,6 @@
 import type { Keys, TaskplaneConfig, TaskTypeRegistry } from '@taskplane/core';
 import type { EventHub } from '@taskplane/events';
-import type { BulkOperations, Scheduler, ScheduleStore, TaskEngine } from '@taskplane/queue';
+import type { BulkOperations, Scheduler, ScheduleStore, TaskEngine, WorkflowService } from '@taskplane/queue';
 import type { Redis } from 'ioredis';
 import type { TokenStore } from './auth/token-store';
 import type { Role, TokenRecord } from './auth/tokens';
@@ -27,6 +27,8 @@ export interface Services {
   scheduleFeed: ScheduleFeed;
   /** Loads the task of an event once for all the subscriptions that select it. */
   eventTasks: EventTasks;
+  /** Workflows: DAG submit, reads and lists. */
+  workflows: WorkflowService;
   redisVersion: string;
   /** Persisted operations by id (`api.persisted_operations`), or null. */
   persisted: Map<string, string> | null;

@@ -10,6 +10,7 @@ import {
   Scheduler,
   ScheduleStore,
   TaskEngine,
+  WorkflowService,
 } from '@taskplane/queue';
 import { TokenStore } from './auth/token-store';
 import type { Services } from './context';
@@ -75,6 +76,7 @@ export async function startServices(
     scheduler,
     scheduleFeed,
     eventTasks: new EventTasks(engine.store),
+    workflows: new WorkflowService(engine),
     tokens: new TokenStore(redis, keys, bootstrapToken),
     redisVersion: runtime.server.version,
     persisted: loadPersistedOperations(config),

@@ -22,6 +22,7 @@ import {
 } from './args';
 import { type Output, record, show, table } from './output';
 import { schedules } from './schedules';
+import { workflow } from './workflows';
 
 /** What a command gets: its arguments, a client, where to write, and a signal that stops `watch`. */
 export interface CommandContext {
@@ -308,4 +309,5 @@ export const COMMANDS: Record<string, Command> = {
   resume,
   token,
   schedules,
+  workflow,
 };

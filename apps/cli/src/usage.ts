@@ -28,6 +28,12 @@ Schedules
   schedules rm|pause|resume|trigger <id>
   schedules next <id> [--count N]   the next run times
 
+Workflows
+  workflow submit <file.json|file.yaml>   a DAG of tasks in one call (see README, Workflows)
+  workflow get <id>                       status, nodes and what each waits on
+  workflow watch <id>                     node changes live; ends when every node has finished
+  workflow ls [--status S] [--first N]
+
 Access
   token create <name> <viewer|operator|admin>
 

@@ -40,6 +40,7 @@ import {
   SubmitTaskDocument,
   type SubmitTaskInput,
   SubmitTasksDocument,
+  SubmitWorkflowDocument,
   TaskDocument,
   TaskEventsDocument,
   type TaskEventsSubscription,
@@ -54,6 +55,11 @@ import {
   ViewerDocument,
   WorkerChangesDocument,
   WorkersDocument,
+  WorkflowDocument,
+  WorkflowEventsDocument,
+  type WorkflowNodeInput,
+  WorkflowsDocument,
+  type WorkflowsQueryVariables,
 } from './generated/graphql';
 import { type ClientOptions, createTransport, type Subscription, type Transport } from './transport';
 
@@ -133,6 +139,13 @@ export function createClient(options: ClientOptions) {
       (await request(SetQueueRateLimitDocument, variables)).setQueueRateLimit,
     createApiToken: async (name: string, role: Role) =>
       (await request(CreateApiTokenDocument, { name, role })).createApiToken,
+    /** A workflow with its nodes (and their tasks) and edges, or null. */
+    workflow: async (id: string) => (await request(WorkflowDocument, { id })).workflow,
+    workflows: async (variables: WorkflowsQueryVariables = {}) =>
+      (await request(WorkflowsDocument, variables)).workflows,
+    /** Submit a DAG of tasks, all or none; nodes refer to each other by key. */
+    submitWorkflow: async (name: string, nodes: WorkflowNodeInput[]) =>
+      (await request(SubmitWorkflowDocument, { name, nodes })).submitWorkflow,
     revokeApiToken: async (id: string) => (await request(RevokeApiTokenDocument, { id })).revokeApiToken,
 
     /**
@@ -169,6 +182,9 @@ export function createClient(options: ClientOptions) {
     watchBulkOperation: (id: string) => subscribe(BulkOperationProgressDocument, { id }),
     watchQueueStats: (names?: string[]) => subscribe(QueueStatsDocument, { names: names ?? null }),
     watchWorkers: () => subscribe(WorkerChangesDocument),
+    /** Changes of a workflow's nodes, one event per change (after `after`, then live). */
+    watchWorkflow: (id: string, after?: string) =>
+      subscribe(WorkflowEventsDocument, { id, after: after ?? null }),
     /** Schedules created, updated, deleted, fired and skipped, live (all, or one schedule's). */
     watchSchedules: (scheduleId?: string) =>
       subscribe(ScheduleEventsDocument, { scheduleId: scheduleId ?? null }),

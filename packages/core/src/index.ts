@@ -15,3 +15,4 @@ export * from './task';
 export * from './task-event';
 export * from './task-status';
 export * from './task-types';
+export * from './workflow';

@@ -31,6 +31,17 @@ export class Keys {
   taskLog(id: string): string {
     return `${this.prefix}:task:${id}:log`;
   }
+  /**
+   * Set: the dependencies of a task that have not finished yet (empty or absent = none left).
+   * The scripts build it as `<task prefix><id>:deps`.
+   */
+  taskDeps(id: string): string {
+    return `${this.task(id)}:deps`;
+  }
+  /** Set: the tasks waiting on this one (`<task prefix><id>:dependents`); gone once it finished. */
+  taskDependents(id: string): string {
+    return `${this.task(id)}:dependents`;
+  }
   /** What the Lua scripts append a task id to for its record. */
   get taskPrefix(): string {
     return `${this.prefix}:task:`;
@@ -82,6 +93,36 @@ export class Keys {
   /** Counter: the LIFO sequence of one queue and priority (see bull-priority.ts). */
   lifoSequence(queue: string, priority: number): string {
     return `${this.prefix}:lifo:${queue}:${priority}`;
+  }
+  /**
+   * Hash: a workflow (`id`, `name`, `createdAt`, `size`, `status`, `finishedAt`, and `c:<status>`
+   * = how many nodes are in that status). The scripts derive this prefix from `taskPrefix`
+   * (`task:` replaced by `workflow:`; see scripts/workflow.lua).
+   */
+  workflow(id: string): string {
+    return `${this.workflowPrefix}${id}`;
+  }
+  /** Hash: a workflow's node key to task id. */
+  workflowNodes(id: string): string {
+    return `${this.workflow(id)}:nodes`;
+  }
+  get workflowPrefix(): string {
+    return `${this.prefix}:workflow:`;
+  }
+  /** Sorted set, score = created at: every workflow (`<prefix>:workflows:all`). */
+  get workflows(): string {
+    return `${this.workflowsPrefix}all`;
+  }
+  /** Sorted set, score = created at: the workflows in one status. */
+  workflowsByStatus(status: string): string {
+    return `${this.workflowsPrefix}status:${status}`;
+  }
+  /** Sorted set, score = created at: the workflows of one name. */
+  workflowsByName(name: string): string {
+    return `${this.workflowsPrefix}name:${name}`;
+  }
+  get workflowsPrefix(): string {
+    return `${this.prefix}:workflows:`;
   }
   /** Hash: product id to normalised product JSON. */
   get products(): string {

@@ -47,5 +47,7 @@ export const TaskEvent = z.object({
   data: z.record(z.string(), z.unknown()),
   /** The schedule that submitted the task, or null. */
   scheduleId: z.string().nullable(),
+  /** The workflow the task is a node of, or null. */
+  workflowId: z.string().nullable(),
 });
 export type TaskEvent = z.infer<typeof TaskEvent>;

@@ -52,6 +52,17 @@ export const AttemptError = z.object({
 });
 export type AttemptError = z.infer<typeof AttemptError>;
 
+/**
+ * What a task does when one of its dependencies fails, is dead-lettered or is cancelled:
+ * `cancel` it (and, in turn, its own dependents that cancel), or `run_anyway` once every
+ * dependency has finished one way or another.
+ */
+export const DependencyPolicy = z.enum(['cancel', 'run_anyway']);
+export type DependencyPolicy = z.infer<typeof DependencyPolicy>;
+
+/** Most dependencies one task may name: each is a set member on both sides. */
+export const MAX_DEPENDENCIES = 1000;
+
 /** One run of a task's handler. */
 export const TaskAttempt = z.object({
   attempt: z.number().int().min(1),
@@ -90,8 +101,13 @@ export const Task = z.object({
   result: z.unknown().nullable(),
   progress: z.number().min(0).max(100),
   parentId: z.string().nullable(),
+  /** Tasks that must succeed before this one runs (it is `blocked` until then). */
   dependsOn: z.array(z.string()),
+  /** What a failed, dead-lettered or cancelled dependency does to this task. */
+  onDependencyFailure: DependencyPolicy,
   scheduleId: z.string().nullable(),
+  /** The workflow this task is a node of, or null. */
+  workflowId: z.string().nullable(),
 });
 export type Task = z.infer<typeof Task>;
 
@@ -122,6 +138,10 @@ export const TaskInput = z.strictObject({
   /** Put the task on another queue than its type's default. */
   queue: z.string().min(1).optional(),
   parentId: z.string().optional(),
+  /** Ids of tasks that must succeed first; the task is `blocked` until they have. */
+  dependsOn: z.array(z.string().min(1).max(200)).max(MAX_DEPENDENCIES).optional(),
+  /** What a failed or cancelled dependency does to this task (default `cancel`). */
+  onDependencyFailure: DependencyPolicy.optional(),
 });
 export type TaskInput = z.input<typeof TaskInput>;
 export type ParsedTaskInput = z.output<typeof TaskInput>;

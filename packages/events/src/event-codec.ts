@@ -27,5 +27,6 @@ export function decodeStreamEntry(cursor: string, fields: string[]): TaskEvent {
     labels: parseJson(f.l) as Record<string, string>,
     data: parseJson(f.d),
     scheduleId: f.sc || null,
+    workflowId: f.wf || null,
   };
 }

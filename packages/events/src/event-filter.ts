@@ -6,6 +6,8 @@ export type EventFilter = Pick<TaskFilter, 'status' | 'type' | 'queue' | 'labels
   taskIds?: string[];
   /** Only these kinds. */
   kinds?: TaskEvent['kind'][];
+  /** Only events of this workflow's nodes. */
+  workflowId?: string;
 };
 
 export function matchesEvent(event: TaskEvent, filter: EventFilter): boolean {
@@ -15,6 +17,7 @@ export function matchesEvent(event: TaskEvent, filter: EventFilter): boolean {
   if (filter.type?.length && !filter.type.includes(event.type)) return false;
   if (filter.queue?.length && !filter.queue.includes(event.queue)) return false;
   if (filter.scheduleId !== undefined && event.scheduleId !== filter.scheduleId) return false;
+  if (filter.workflowId !== undefined && event.workflowId !== filter.workflowId) return false;
   for (const [key, value] of Object.entries(filter.labels ?? {})) {
     if (event.labels[key] !== value) return false;
   }
@@ -32,5 +35,6 @@ export function filterKey(filter: EventFilter): string {
     sorted(filter.queue),
     filter.labels ? Object.entries(filter.labels).sort(([a], [b]) => a.localeCompare(b)) : undefined,
     filter.scheduleId,
+    filter.workflowId,
   ]);
 }

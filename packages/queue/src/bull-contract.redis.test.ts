@@ -26,6 +26,8 @@ local found = {
   reasons = bullFailureReasons(queue, id), state = bullFinishedState(queue, id), entries = entries
 }
 if ARGV[4] == 'remove' then bullRemoveFinished(queue, id) end
+if ARGV[4] == 'promote' then found.done = bullPromoteParked(queue, id) end
+if ARGV[4] == 'remove-parked' then found.done = bullRemoveParked(queue, id) end
 return cjson.encode(found)`;
 
 interface Probe {
@@ -33,6 +35,7 @@ interface Probe {
   worker: string | false;
   reasons: string[] | Record<string, never>;
   state: 'missing' | 'finished' | 'alive';
+  done?: boolean;
   entries: {
     kind: string;
     jobId: string;
@@ -62,7 +65,10 @@ afterEach(async () => {
   redis.disconnect();
 });
 
-async function probe(id: string, action: 'read' | 'remove' = 'read'): Promise<Probe> {
+async function probe(
+  id: string,
+  action: 'read' | 'remove' | 'promote' | 'remove-parked' = 'read',
+): Promise<Probe> {
   const text = (await redis.eval(
     renderLua(PROBE),
     1,
@@ -190,5 +196,55 @@ describe('BullMQ storage as bull.lua reads it', () => {
       ).toBe(0);
     }
     expect(await queue.getJobCounts('completed', 'failed')).toEqual({ completed: 0, failed: 0 });
+  });
+
+  it('a parked job promoted the way bull.lua does is run by BullMQ, in priority order', async () => {
+    const park = 10 * 365 * 24 * 3600 * 1000;
+    await queue.add('sync', { n: 1 }, { jobId: 'p1', delay: park, priority: 5 });
+    await queue.add('sync', { n: 2 }, { jobId: 'p2', delay: park });
+    await queue.add('sync', { n: 3 }, { jobId: 'p3', delay: park, priority: 1 });
+    expect(await queue.getJobState('p1')).toBe('delayed');
+    const ran: string[] = [];
+    let finish: () => void = () => {};
+    const all = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    await queue.pause();
+    void work(async (job) => {
+      ran.push(job.id!);
+      if (ran.length === 3) finish();
+      return 1;
+    });
+    // Promoted while paused: waiting in BullMQ's structures, run once resumed.
+    for (const id of ['p1', 'p2', 'p3']) expect((await probe(id, 'promote')).done).toBe(true);
+    expect(await queue.getJobCounts('delayed', 'waiting', 'prioritized')).toEqual({
+      delayed: 0,
+      waiting: 1,
+      prioritized: 2,
+    });
+    expect((await probe('p1', 'promote')).done).toBe(false);
+    await queue.resume();
+    await all;
+    // BullMQ runs plain waiting jobs before prioritized ones, and priority 1 before 5.
+    expect(ran).toEqual(['p2', 'p3', 'p1']);
+    await expect.poll(() => queue.getJobState('p1')).toBe('completed');
+    const p = await probe('p1');
+    expect(p.job).toMatchObject({ delay: 0 });
+    expect(p.entries.map((e) => [e.kind, e.prev])).toEqual([
+      ['added', undefined],
+      ['delayed', undefined],
+      ['waiting', 'delayed'],
+      ['active', 'waiting'],
+      ['completed', 'active'],
+    ]);
+  });
+
+  it('a parked job removed the way bull.lua does is gone for BullMQ', async () => {
+    await queue.add('sync', {}, { jobId: 'p4', delay: 10 * 365 * 24 * 3600 * 1000 });
+    const p = await probe('p4', 'remove-parked');
+    expect(p.done).toBe(true);
+    expect(await queue.getJob('p4')).toBeUndefined();
+    expect(await queue.getJobCounts('delayed')).toEqual({ delayed: 0 });
+    expect((await probe('p4')).entries.at(-1)).toMatchObject({ kind: 'removed', prev: 'delayed' });
   });
 });

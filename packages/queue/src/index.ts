@@ -24,3 +24,4 @@ export * from './task-record';
 export * from './task-runner';
 export * from './task-store';
 export * from './worker-host';
+export * from './workflows';

@@ -1,4 +1,4 @@
-import type { Backoff, TaskOrder } from '@taskplane/core';
+import type { Backoff, DependencyPolicy, TaskOrder } from '@taskplane/core';
 
 /**
  * What a BullMQ job carries (`job.data`); the job's name is the task type. The projector builds the
@@ -18,7 +18,16 @@ export interface JobData {
   submission?: string;
   parentId?: string;
   scheduleId?: string;
+  /** Ids of tasks that must succeed first; the job is added parked (see `PARK_DELAY_MS`). */
   dependsOn?: string[];
+  /** What a failed or cancelled dependency does to this task; `cancel` when absent. */
+  onDependencyFailure?: DependencyPolicy;
+  /** The workflow this task is a node of, with the workflow's name and size (the projection
+   * records the workflow with its first node) and the node's key. */
+  workflowId?: string;
+  workflowName?: string;
+  workflowSize?: number;
+  nodeKey?: string;
 }
 
 /** BullMQ's backoff type name for Taskplane's strategy (see `retryDelay`). */

@@ -20,7 +20,7 @@ import {
   type TaskTypeRegistry,
   ValidationError,
 } from '@taskplane/core';
-import { type JobsOptions, Queue } from 'bullmq';
+import { FlowProducer, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { toBullPriority } from './bull-priority';
 import { ControlKind, publishControl } from './control';
@@ -79,7 +79,20 @@ export interface DeleteOptions {
   finishedBefore?: number;
 }
 
+/** The nodes of one workflow, aligned with the inputs of `submitMany` (see `WorkflowService`). */
+export interface WorkflowSubmission {
+  id: string;
+  name: string;
+  /** Node keys, one per input, and the keys each node depends on. */
+  nodes: { key: string; dependsOn: string[] }[];
+}
+
 export interface SubmitOptions {
+  /**
+   * Submit the inputs as the nodes of a workflow: all of them or, when any is invalid, none (no
+   * job is added; the outcomes say why), in one BullMQ transaction across their queues.
+   */
+  workflow?: WorkflowSubmission;
   /** Submit as children of this task: it waits for them and then runs again (a fan-out). */
   parent?: { id: string; queue: string };
   /** The schedule submitting these tasks (set on each task as `scheduleId`). */
@@ -87,6 +100,13 @@ export interface SubmitOptions {
 }
 
 const PROJECT_BATCH = 1000;
+
+/**
+ * How far ahead a job that waits on dependencies is "parked" in BullMQ's delayed set: far enough
+ * that BullMQ never runs it on its own, near enough that BullMQ's delayed score (time × 4096) stays
+ * an exact double. The dependencies' scripts make it runnable (scripts/deps.lua, bull.lua).
+ */
+export const PARK_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
 
 /** A task as the projection records it when its job is added (see `create` in project.lua). */
 function submittedTask(
@@ -121,7 +141,9 @@ function submittedTask(
     progress: 0,
     parentId: data.parentId ?? null,
     dependsOn: data.dependsOn ?? [],
+    onDependencyFailure: data.onDependencyFailure ?? 'cancel',
     scheduleId: data.scheduleId ?? null,
+    workflowId: data.workflowId ?? null,
   };
 }
 
@@ -229,7 +251,25 @@ export class TaskEngine {
       maxDelayMs: input.backoff?.maxDelayMs ?? type.defaults?.backoff?.maxDelayMs ?? retry.max_delay,
       jitter: input.backoff?.jitter ?? type.defaults?.backoff?.jitter ?? retry.jitter,
     };
-    const delay = input.runAt !== undefined ? Math.max(0, input.runAt - now) : (input.delayMs ?? 0);
+    const dependsOn = input.dependsOn?.length ? [...new Set(input.dependsOn)] : undefined;
+    if (dependsOn && (input.runAt !== undefined || input.delayMs !== undefined)) {
+      throw new ValidationError('a task with dependencies cannot also be delayed', [
+        {
+          path: 'dependsOn',
+          message: 'not with delayMs or runAt: the task runs when its dependencies succeed',
+        },
+      ]);
+    }
+    if (dependsOn && input.parentId) {
+      throw new ValidationError('a fan-out child cannot have dependencies', [
+        { path: 'dependsOn', message: 'not with a parent task' },
+      ]);
+    }
+    const delay = dependsOn
+      ? PARK_DELAY_MS
+      : input.runAt !== undefined
+        ? Math.max(0, input.runAt - now)
+        : (input.delayMs ?? 0);
     return {
       id: newTaskId(now),
       queue,
@@ -244,6 +284,8 @@ export class TaskEngine {
         backoff,
         ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
         ...(input.parentId ? { parentId: input.parentId } : {}),
+        ...(dependsOn ? { dependsOn } : {}),
+        ...(input.onDependencyFailure ? { onDependencyFailure: input.onDependencyFailure } : {}),
       },
     };
   }
@@ -324,6 +366,14 @@ export class TaskEngine {
       }
     });
 
+    if (options.workflow) {
+      if (accepted.length < inputs.length) return outcomes;
+      this.linkWorkflow(options.workflow, accepted);
+    } else await this.checkDependencies(accepted, outcomes);
+    if (accepted.some((a) => outcomes[a.index])) {
+      for (let i = accepted.length - 1; i >= 0; i--) if (outcomes[accepted[i]!.index]) accepted.splice(i, 1);
+    }
+
     // Idempotency: claim each key for this item's new id, or learn the id that holds it. A held key
     // is answered by its task's record; when there is none yet (its submitter is still adding it,
     // or died after claiming), this call adds the job under the holder's id itself: BullMQ keeps one
@@ -374,37 +424,45 @@ export class TaskEngine {
       if (items) items.push(a);
       else byQueue.set(a.queue, [a]);
     }
-    await Promise.all(
-      [...byQueue].map(async ([queue, items]) => {
-        const jobs = items.map((a) => ({
-          name: a.type,
-          data: a.data,
-          opts: {
-            ...this.jobOptions(a.id, a.data, a.delay, lifoSeq.get(a.index) ?? 0, now),
-            ...(options.parent
-              ? {
-                  parent: {
-                    id: options.parent.id,
-                    queue: this.keys.bullQueue(options.parent.queue),
-                  },
-                  // A failed child does not fail its parent: the parent counts it.
-                  ignoreDependencyOnFailure: true,
-                }
-              : {}),
-          },
-        }));
-        // One job: a plain add (one script call); more: one MULTI of them.
-        const [single] = jobs;
-        if (jobs.length === 1 && single) await this.queue(queue).add(single.name, single.data, single.opts);
-        else await this.queue(queue).addBulk(jobs);
-        await this.project(queue);
-      }),
-    );
+    if (options.workflow) await this.addWorkflowJobs(fresh, now, lifoSeq);
+    else
+      await Promise.all(
+        [...byQueue].map(async ([queue, items]) => {
+          const jobs = items.map((a) => ({
+            name: a.type,
+            data: a.data,
+            opts: {
+              ...this.jobOptions(a.id, a.data, a.delay, lifoSeq.get(a.index) ?? 0, now),
+              ...(options.parent
+                ? {
+                    parent: {
+                      id: options.parent.id,
+                      queue: this.keys.bullQueue(options.parent.queue),
+                    },
+                    // A failed child does not fail its parent: the parent counts it.
+                    ignoreDependencyOnFailure: true,
+                  }
+                : {}),
+            },
+          }));
+          // One job: a plain add (one script call); more: one MULTI of them.
+          const [single] = jobs;
+          if (jobs.length === 1 && single) await this.queue(queue).add(single.name, single.data, single.opts);
+          else await this.queue(queue).addBulk(jobs);
+          await this.project(queue);
+        }),
+      );
 
     // The projection above wrote these records from the same job data: no need to read them back,
     // except for keyed items, whose job may have been added by a racing call with its own data: the
     // record's `submission` says which call's add BullMQ kept.
-    const keyedIds = keyed.filter((a) => !known.has(a.index)).map((a) => a.id);
+    // Tasks with dependencies may have been released or cancelled by their projection: read those.
+    const keyedIds = [
+      ...keyed.filter((a) => !known.has(a.index)).map((a) => a.id),
+      ...(options.workflow
+        ? []
+        : fresh.filter((a) => a.data.dependsOn && !a.data.idempotencyKey).map((a) => a.id)),
+    ];
     const stored = new Map<string, { task: Task; submission: string | null }>();
     if (keyedIds.length) {
       const [tasks, submissions] = await Promise.all([
@@ -429,6 +487,82 @@ export class TaskEngine {
   }
 
   /**
+   * Dependencies must name existing tasks: an item naming an unknown id is refused with the path
+   * `dependsOn.N`. (A task that exists now and is deleted before its dependent is recorded can only
+   * have finished: the projection then counts it as met.)
+   */
+  private async checkDependencies(
+    accepted: { index: number; data: JobData }[],
+    outcomes: SubmitOutcome[],
+  ): Promise<void> {
+    const ids = [...new Set(accepted.flatMap((a) => a.data.dependsOn ?? []))];
+    if (ids.length === 0) return;
+    const replies = (await this.redis.pipeline(ids.map((id) => ['exists', this.keys.task(id)])).exec()) ?? [];
+    const missing = new Set(ids.filter((_, i) => replies[i]?.[1] !== 1));
+    if (missing.size === 0) return;
+    for (const a of accepted) {
+      const fields: FieldError[] = (a.data.dependsOn ?? []).flatMap((id, n) =>
+        missing.has(id) ? [{ path: `dependsOn.${n}`, message: `no task with id ${id}` }] : [],
+      );
+      if (fields.length > 0)
+        outcomes[a.index] = {
+          ok: false,
+          error: new ValidationError(
+            `invalid task: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
+            fields,
+          ),
+        };
+    }
+  }
+
+  /** Give each node its workflow and its dependencies as task ids (inputs are aligned with nodes). */
+  private linkWorkflow(
+    workflow: WorkflowSubmission,
+    accepted: { index: number; id: string; data: JobData; delay: number }[],
+  ): void {
+    const ids = new Map(workflow.nodes.map((node, i) => [node.key, accepted[i]!.id]));
+    for (const a of accepted) {
+      const node = workflow.nodes[a.index]!;
+      a.data.workflowId = workflow.id;
+      a.data.workflowName = workflow.name;
+      a.data.workflowSize = workflow.nodes.length;
+      a.data.nodeKey = node.key;
+      const deps = [...new Set(node.dependsOn)].map((key) => ids.get(key)!);
+      if (deps.length > 0) {
+        a.data.dependsOn = deps;
+        a.delay = PARK_DELAY_MS;
+      }
+    }
+  }
+
+  /**
+   * Add a workflow's jobs in one BullMQ transaction across their queues (a FlowProducer bulk add
+   * of childless flows): all of them or none. Then each queue's projection records them, and the
+   * workflow with its first node.
+   */
+  private async addWorkflowJobs(
+    items: { index: number; id: string; queue: string; data: JobData; delay: number; type: string }[],
+    now: number,
+    lifoSeq: Map<number, number>,
+  ): Promise<void> {
+    const producer = new FlowProducer({ connection: this.redis, prefix: this.keys.bullPrefix });
+    producer.on('error', (error) => this.logger.error({ err: error }, 'flow producer error'));
+    try {
+      await producer.addBulk(
+        items.map((a) => ({
+          name: a.type,
+          queueName: a.queue,
+          data: a.data,
+          opts: this.jobOptions(a.id, a.data, a.delay, lifoSeq.get(a.index) ?? 0, now),
+        })),
+      );
+    } finally {
+      await producer.close();
+    }
+    await Promise.all([...new Set(items.map((a) => a.queue))].map((queue) => this.project(queue)));
+  }
+
+  /**
    * Cancel a task: a waiting one is removed from its queue; a running one is aborted through its
    * handler's signal on whichever worker runs it. Either way it is marked cancelled and not retried.
    */
@@ -441,6 +575,7 @@ export class TaskEngine {
       reason,
       this.keys.idempotencyPrefix,
       Math.round(this.config.retention.idempotency_window / 1000),
+      this.keys.bullKeyPrefix,
     );
     if (outcome === 'missing') throw new NotFoundError(`no task with id ${id}`);
     if (outcome === 'refused')
@@ -506,6 +641,7 @@ export class TaskEngine {
         ...(task.idempotencyKey ? { idempotencyKey: task.idempotencyKey } : {}),
         ...(task.parentId ? { parentId: task.parentId } : {}),
         ...(task.scheduleId ? { scheduleId: task.scheduleId } : {}),
+        ...(task.workflowId ? { workflowId: task.workflowId } : {}),
       };
       const jobs = byQueue.get(task.queue) ?? [];
       jobs.push({ name: task.type, data, opts: this.jobOptions(task.id, data, 0, 0) });

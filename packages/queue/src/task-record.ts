@@ -51,6 +51,8 @@ export function parseTaskRecord(hash: Record<string, string>): Task | null {
     progress: num(hash.progress) ?? 0,
     parentId: hash.parentId || null,
     dependsOn: json(hash.dependsOn, []),
+    onDependencyFailure: hash.onDepFail === 'run_anyway' ? 'run_anyway' : 'cancel',
     scheduleId: hash.scheduleId || null,
+    workflowId: hash.workflowId || null,
   };
 }

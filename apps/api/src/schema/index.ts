@@ -14,6 +14,7 @@ import './dead-letter';
 import './bulk-operation';
 import './token';
 import './schedule';
+import './workflow';
 
 /** The whole API schema. */
 export const schema = builder.toSchema();

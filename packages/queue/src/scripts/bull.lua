@@ -55,6 +55,52 @@ local function bullRemoveFinished(queue, id)
     key .. ':unsuccessful')
 end
 
+-- A job waiting on Taskplane dependencies is added "parked": delayed far into the future (see
+-- PARK_DELAY_MS in task-engine.ts), so BullMQ itself never runs it. These two functions end the
+-- parking from inside our scripts, in the same call that records why.
+
+-- Make a parked job runnable now, exactly as BullMQ's promote-9.lua does (its delayed zset, its
+-- wait list or prioritized zset with the priority counter, its marker, its `waiting` event and the
+-- job's `delay` field). False when the job is not delayed (removed, or already promoted).
+local function bullPromoteParked(queue, id)
+  local base = BULL .. queue .. ':'
+  if rcall('ZREM', base .. 'delayed', id) == 0 then return false end
+  local jobKey = base .. id
+  local priority = tonumber(rcall('HGET', jobKey, 'priority')) or 0
+  local meta = rcall('HMGET', base .. 'meta', 'paused', 'concurrency')
+  local pausedOrMaxed = meta[1] ~= false
+  if not pausedOrMaxed and meta[2] then
+    pausedOrMaxed = rcall('LLEN', base .. 'active') >= tonumber(meta[2])
+  end
+  -- BullMQ 4's delay marker in the wait list, which promote-9.lua still removes.
+  local marker = rcall('LINDEX', base .. 'wait', 0)
+  if marker and string.sub(marker, 1, 2) == '0:' then rcall('LPOP', base .. 'wait') end
+  if priority == 0 then
+    rcall('LPUSH', base .. 'wait', id)
+  else
+    local counter = rcall('INCR', base .. 'pc')
+    rcall('ZADD', base .. 'prioritized', priority * 0x100000000 + counter % 0x100000000, id)
+  end
+  if not pausedOrMaxed then rcall('ZADD', base .. 'marker', 0, '0') end
+  rcall('XADD', base .. 'events', '*', 'event', 'waiting', 'jobId', id, 'prev', 'delayed')
+  rcall('HSET', jobKey, 'delay', 0)
+  return true
+end
+
+-- Remove a parked job the way BullMQ's removeJob does for a delayed job without parent or
+-- children (parked jobs have neither): its delayed entry, its keys and a `removed` event.
+local function bullRemoveParked(queue, id)
+  local base = BULL .. queue .. ':'
+  if rcall('ZREM', base .. 'delayed', id) == 0 then return false end
+  local key = base .. id
+  rcall('DEL', key, key .. ':logs', key .. ':dependencies', key .. ':processed', key .. ':failed',
+    key .. ':unsuccessful')
+  local maxEvents = tonumber(rcall('HGET', base .. 'meta', 'opts.maxLenEvents')) or 10000
+  rcall('XADD', base .. 'events', 'MAXLEN', '~', maxEvents, '*', 'event', 'removed', 'jobId', id,
+    'prev', 'delayed')
+  return true
+end
+
 -- One entry of a queue's BullMQ event stream, in the names the projection uses:
 -- {kind, jobId, prev, delay, progress, result, failedReason}. Kinds are BullMQ's event names
 -- (added, waiting, delayed, active, progress, completed, failed, stalled, removed, waiting-children).

@@ -13,23 +13,27 @@ local rcall = redis.call
 local TRANSITIONS = __TRANSITIONS__
 local FINAL = __FINAL__
 
-local RECORD_FIELDS = {'status', 'type', 'queue', 'labels', 'createdAt', 'attempts', 'idempotencyKey', 'parentId', 'runStart', 'resumes', 'scheduleId'}
+local RECORD_FIELDS = {'status', 'type', 'queue', 'labels', 'createdAt', 'attempts', 'idempotencyKey', 'parentId', 'runStart', 'resumes', 'scheduleId', 'workflowId', 'onDepFail'}
 
--- Records loaded by this call, so their gathered writes can be saved together (saveRecords).
+-- Records loaded by this call, so their gathered writes can be saved together (saveRecords). A
+-- record loaded twice before that is the same table: its pending writes are the truth.
 local RECORDS = {}
+local LOADED = {}
 
 local function track(rec)
   RECORDS[#RECORDS + 1] = rec
+  LOADED[rec.id] = rec
   return rec
 end
 
 local function loadRecord(id)
+  if LOADED[id] then return LOADED[id] end
   local v = rcall('HMGET', K_TASK .. id, unpack(RECORD_FIELDS))
   if not v[1] then return nil end
   return track({
     id = id, status = v[1], type = v[2], queue = v[3], labels = v[4] or '{}', createdAt = tonumber(v[5]) or 0,
     attempts = v[6] or '[]', idempotencyKey = v[7] or '', parentId = v[8] or '', runStart = tonumber(v[9]) or 0,
-    resumes = tonumber(v[10]) or 0, scheduleId = v[11] or ''
+    resumes = tonumber(v[10]) or 0, scheduleId = v[11] or '', workflowId = v[12] or '', onDepFail = v[13] or 'cancel'
   })
 end
 
@@ -40,15 +44,62 @@ end
 
 local function emit(kind, rec, at, data)
   local dataJson = data and cjson.encode(data) or '{}'
-  -- A scheduled task's events carry its schedule, so subscriptions filter on it without a read.
+  local fields = {'k', kind, 'id', rec.id, 'q', rec.queue, 't', rec.type, 's', rec.status, 'at', at, 'l', rec.labels,
+    'd', dataJson}
+  -- A scheduled task's events carry its schedule, and a workflow node's its workflow, so
+  -- subscriptions filter on them without a read.
   if rec.scheduleId and rec.scheduleId ~= '' then
-    return rcall('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*',
-      'k', kind, 'id', rec.id, 'q', rec.queue, 't', rec.type, 's', rec.status, 'at', at, 'l', rec.labels, 'd', dataJson,
-      'sc', rec.scheduleId)
+    fields[#fields + 1] = 'sc'
+    fields[#fields + 1] = rec.scheduleId
   end
-  local cursor = rcall('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*',
-    'k', kind, 'id', rec.id, 'q', rec.queue, 't', rec.type, 's', rec.status, 'at', at, 'l', rec.labels, 'd', dataJson)
-  return cursor
+  if rec.workflowId and rec.workflowId ~= '' then
+    fields[#fields + 1] = 'wf'
+    fields[#fields + 1] = rec.workflowId
+  end
+  return rcall('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*', unpack(fields))
+end
+
+-- Workflows: a hash per workflow counts its nodes per status (`c:<status>`), kept here as nodes
+-- move, so its status and finish time follow from its nodes without reading them. Keys as in
+-- keys.ts: `<prefix>:workflow:<id>` and `<prefix>:workflows:*`, derived from the task prefix.
+local K_WF = string.gsub(K_TASK, 'task:$', 'workflow:')
+local K_WFS = string.gsub(K_TASK, 'task:$', 'workflows:')
+
+local function workflowStatusOf(c, size)
+  local finished, active = 0, 0
+  for status, _ in pairs(FINAL) do finished = finished + (c[status] or 0) end
+  active = (c['running'] or 0) + (c['retrying'] or 0)
+  if size > 0 and finished >= size then
+    if (c['success'] or 0) >= size then return 'succeeded' end
+    if (c['failed'] or 0) + (c['dead_lettered'] or 0) > 0 then return 'failed' end
+    return 'cancelled'
+  end
+  if active > 0 or finished > 0 then return 'running' end
+  return 'pending'
+end
+
+-- A node of workflow `wf` moved from `from` (nil = it was just created) to `to`.
+local function workflowMove(wf, from, to, at)
+  local key = K_WF .. wf
+  if from then rcall('HINCRBY', key, 'c:' .. from, -1) end
+  rcall('HINCRBY', key, 'c:' .. to, 1)
+  local raw = rcall('HGETALL', key)
+  local h, c = {}, {}
+  for i = 1, #raw, 2 do
+    h[raw[i]] = raw[i + 1]
+    local status = string.match(raw[i], '^c:(.+)$')
+    if status then c[status] = tonumber(raw[i + 1]) end
+  end
+  local size = tonumber(h.size) or 0
+  local status = workflowStatusOf(c, size)
+  if status ~= h.status then
+    if h.status then rcall('ZREM', K_WFS .. 'status:' .. h.status, wf) end
+    rcall('ZADD', K_WFS .. 'status:' .. status, tonumber(h.createdAt) or at, wf)
+    rcall('HSET', key, 'status', status)
+  end
+  local done = status == 'succeeded' or status == 'failed' or status == 'cancelled'
+  if done and not h.finishedAt then rcall('HSET', key, 'finishedAt', at)
+  elseif not done and h.finishedAt then rcall('HDEL', key, 'finishedAt') end
 end
 
 local function indexKeys(rec)
@@ -78,6 +129,7 @@ end
 local function saveRecords()
   for _, rec in ipairs(RECORDS) do save(rec) end
   RECORDS = {}
+  LOADED = {}
 end
 
 -- Move a task to a new status; false when the table forbids it (the record stays as it is).
@@ -98,6 +150,7 @@ local function setStatus(rec, to, at, extra)
   -- The dead-letter queue in the order it grew (listing dead letters by when they died).
   if to == 'dead_lettered' then rcall('ZADD', K_IDX .. 'dead', at, rec.id)
   elseif from == 'dead_lettered' then rcall('ZREM', K_IDX .. 'dead', rec.id) end
+  if rec.workflowId and rec.workflowId ~= '' then workflowMove(rec.workflowId, from, to, at) end
   return true
 end
 

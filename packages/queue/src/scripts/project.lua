@@ -21,6 +21,7 @@ local LIMIT = tonumber(ARGV[8])
 
 --@include common
 --@include bull
+--@include deps
 
 local function atOf(entryId)
   return tonumber(string.match(entryId, '^(%d+)'))
@@ -78,12 +79,15 @@ local function create(id, at)
   if job == nil then return nil end
   local data = decodeJson(job.data) or {}
   local createdAt = job.timestamp or at
-  local delay = job.delay
+  local deps = (type(data.dependsOn) == 'table' and #data.dependsOn > 0) and data.dependsOn or nil
+  -- A job with dependencies is parked (delayed far ahead), which is not a delay of the task's own.
+  local delay = deps and 0 or job.delay
   local rec = {
     id = id, type = job.name, queue = QUEUE, labels = cjson.encode(data.labels or {}), createdAt = createdAt,
     attempts = '[]', idempotencyKey = data.idempotencyKey or '', parentId = data.parentId or '', runStart = 0,
-    resumes = 0, scheduleId = data.scheduleId or '',
-    status = delay > 0 and 'delayed' or 'pending'
+    resumes = 0, scheduleId = data.scheduleId or '', workflowId = data.workflowId or '',
+    onDepFail = data.onDependencyFailure == 'run_anyway' and 'run_anyway' or 'cancel',
+    status = deps and 'blocked' or (delay > 0 and 'delayed' or 'pending')
   }
   track(rec)
   if rec.labels == '[]' then rec.labels = '{}' end
@@ -95,8 +99,8 @@ local function create(id, at)
     'runAt', delay > 0 and (createdAt + delay) or '', 'attemptsMade', 0,
     'maxAttempts', data.maxAttempts or 1, 'timeoutMs', data.timeoutMs or 300000,
     'backoff', cjson.encode(data.backoff or {}), 'attempts', '[]', 'progress', 0,
-    'parentId', rec.parentId, 'dependsOn', (type(data.dependsOn) == 'table' and #data.dependsOn > 0) and cjson.encode(data.dependsOn) or '[]',
-    'scheduleId', data.scheduleId or '')
+    'parentId', rec.parentId, 'dependsOn', deps and cjson.encode(deps) or '[]',
+    'scheduleId', data.scheduleId or '', 'workflowId', rec.workflowId, 'onDepFail', rec.onDepFail)
   rcall('ZADD', K_IDX .. 'status:' .. rec.status, createdAt, id)
   for _, key in ipairs(indexKeys(rec)) do rcall('ZADD', key, createdAt, id) end
   if rec.parentId ~= '' then rcall('ZADD', K_IDX .. 'parent:' .. rec.parentId, createdAt, id) end
@@ -106,7 +110,21 @@ local function create(id, at)
     if rcall('GET', K_IDEM .. rec.idempotencyKey) == id then rcall('PERSIST', K_IDEM .. rec.idempotencyKey) end
     if data.submission then rcall('HSET', K_TASK .. id, 'submission', data.submission) end
   end
+  -- A workflow's record comes into being with its first node (every node carries its name and
+  -- size): the workflow is a projection of its jobs, which one BullMQ transaction added.
+  if rec.workflowId ~= '' then
+    local wkey = K_WF .. rec.workflowId
+    if rcall('HSETNX', wkey, 'id', rec.workflowId) == 1 then
+      local name = data.workflowName or ''
+      rcall('HSET', wkey, 'name', name, 'createdAt', createdAt, 'size', tonumber(data.workflowSize) or 1)
+      rcall('ZADD', K_WFS .. 'all', createdAt, rec.workflowId)
+      rcall('ZADD', K_WFS .. 'name:' .. name, createdAt, rec.workflowId)
+    end
+    if data.nodeKey then rcall('HSET', wkey .. ':nodes', data.nodeKey, id) end
+    workflowMove(rec.workflowId, nil, rec.status, at)
+  end
   emit('submitted', rec, at, {runAt = delay > 0 and (createdAt + delay) or cjson.null})
+  if deps then registerDependencies(rec, deps, at) end
   return rec
 end
 
@@ -165,6 +183,9 @@ handlers['delayed'] = function(id, f, at)
     setStatus(rec, 'retrying', at, {'runAt', runAt, 'lastError', err.message})
     emit('retrying', rec, at, {attempt = n, error = err, runAt = runAt})
   elseif rec.status == 'pending' then
+    -- The parking delay of a job with dependencies, already ended by the time this entry is read.
+    local job = bullJob(QUEUE, id)
+    if job == nil or job.delay == 0 then return end
     if setStatus(rec, 'delayed', at, {'runAt', runAt}) then emit('ready', rec, at, {runAt = runAt}) end
   end
 end
@@ -219,6 +240,7 @@ handlers['completed'] = function(id, f, at)
   if setStatus(rec, 'success', at, {'progress', 100}) then
     emit('succeeded', rec, at, {})
     finalize(rec)
+    settleDependents(id, 'success', at)
   end
 end
 
@@ -238,6 +260,7 @@ handlers['failed'] = function(id, f, at)
     setStatus(rec, 'dead_lettered', at)
     emit('dead_lettered', rec, at, {error = err})
     finalize(rec)
+    settleDependents(id, 'failed', at)
   end
 end
 
@@ -257,6 +280,7 @@ handlers['removed'] = function(id, f, at)
   if setStatus(rec, 'cancelled', at) then
     emit('cancelled', rec, at, {reason = 'removed from its queue'})
     finalize(rec)
+    settleDependents(id, 'cancelled', at)
   end
 end
 

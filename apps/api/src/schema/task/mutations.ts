@@ -12,7 +12,7 @@ import { builder } from '../../builder';
 import type { Context } from '../../context';
 import { AUTH_ERRORS, ValidationErrorRef } from '../errors';
 import { LabelInput } from '../task-filter';
-import { TaskOrderEnum, TaskRef } from './types';
+import { DependencyPolicyEnum, TaskOrderEnum, TaskRef } from './types';
 
 const BackoffInput = builder.inputType('BackoffInput', {
   fields: (t) => ({
@@ -39,6 +39,16 @@ export const SubmitTaskInput = builder.inputType('SubmitTaskInput', {
     }),
     labels: t.field({ type: [LabelInput], required: false }),
     queue: t.string({ required: false, description: "Another queue than the type's default" }),
+    dependsOn: t.idList({
+      required: false,
+      description:
+        'Tasks that must succeed first: the task is BLOCKED until they have, then runs by itself. Unknown ids are a ValidationError naming dependsOn.N; a dependency that already failed or was cancelled applies onDependencyFailure at once',
+    }),
+    onDependencyFailure: t.field({
+      type: DependencyPolicyEnum,
+      required: false,
+      description: 'What a failed, dead-lettered or cancelled dependency does to this task (default CANCEL)',
+    }),
   }),
 });
 
@@ -55,10 +65,12 @@ export function toTaskInput(arg: SubmitArg): TaskInput {
     'timeoutMs',
     'idempotencyKey',
     'queue',
+    'onDependencyFailure',
   ] as const) {
     if (arg[key] !== null && arg[key] !== undefined) input[key] = arg[key];
   }
   if (arg.runAt) input.runAt = arg.runAt.getTime();
+  if (arg.dependsOn) input.dependsOn = arg.dependsOn.map(String);
   if (arg.backoff) {
     input.backoff = Object.fromEntries(
       Object.entries(arg.backoff).filter(([, v]) => v !== null && v !== undefined),
@@ -73,7 +85,7 @@ export function toTaskInput(arg: SubmitArg): TaskInput {
  * schema, and the params limits, so a bad priority does not hide a bad URL. Params over the limits
  * are refused before anything else walks them.
  */
-function inputErrors(input: TaskInput, ctx: Pick<Context, 'config' | 'registry'>): FieldError[] {
+export function inputErrors(input: TaskInput, ctx: Pick<Context, 'config' | 'registry'>): FieldError[] {
   const limits = paramsLimitErrors(input.params, {
     maxDepth: ctx.config.api.max_params_depth,
     maxBytes: ctx.config.api.max_params_bytes,
@@ -97,7 +109,7 @@ function inputErrors(input: TaskInput, ctx: Pick<Context, 'config' | 'registry'>
   return errors;
 }
 
-function invalid(fields: FieldError[]): ValidationError {
+export function invalid(fields: FieldError[]): ValidationError {
   return new ValidationError(
     `invalid task: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
     fields,

@@ -8,6 +8,14 @@ export const TaskOrderEnum = builder.enumType('TaskOrder', {
   values: { FIFO: { value: 'fifo' }, LIFO: { value: 'lifo' } } as const,
 });
 
+export const DependencyPolicyEnum = builder.enumType('DependencyPolicy', {
+  description: 'What a failed, dead-lettered or cancelled dependency does to a task waiting on it',
+  values: {
+    CANCEL: { value: 'cancel', description: 'Cancel the task, and in turn its own dependents that cancel' },
+    RUN_ANYWAY: { value: 'run_anyway', description: 'Run it once every dependency has finished' },
+  } as const,
+});
+
 export const LabelRef = builder.objectRef<{ key: string; value: string }>('Label').implement({
   fields: (t) => ({ key: t.exposeString('key'), value: t.exposeString('value') }),
 });
@@ -85,6 +93,15 @@ TaskRef.implement({
       resolve: (task, args, ctx) => ctx.engine.store.children(task.id, Math.min(args.first ?? 100, 1000)),
     }),
     scheduleId: t.exposeString('scheduleId', { nullable: true }),
+    dependsOn: t.idList({
+      description: 'Tasks that must succeed before this one runs',
+      resolve: (task) => task.dependsOn,
+    }),
+    onDependencyFailure: t.field({ type: DependencyPolicyEnum, resolve: (task) => task.onDependencyFailure }),
+    workflowId: t.exposeID('workflowId', {
+      nullable: true,
+      description: 'The workflow this task is a node of',
+    }),
     logs: t.field({
       type: [LogLineRef],
       description: 'Log lines the handler wrote, oldest first',

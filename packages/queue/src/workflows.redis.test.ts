@@ -1,0 +1,123 @@
+import { ValidationError } from '@taskplane/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from './testing/harness';
+import { WorkflowService } from './workflows';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const diamond = (fail = false) => ({
+  name: 'diamond',
+  nodes: [
+    { key: 'A', task: { type: 'work', params: { tag: 'A' } } },
+    {
+      key: 'B',
+      task: { type: 'work', params: { tag: 'B', ...(fail ? { fail: 'permanent' } : {}) } },
+      dependsOn: ['A'],
+    },
+    { key: 'C', task: { type: 'work', params: { tag: 'C', sleepMs: 30 } }, dependsOn: ['A'] },
+    { key: 'D', task: { type: 'work', params: { tag: 'D' } }, dependsOn: ['B', 'C'] },
+  ],
+});
+
+describe('workflows', () => {
+  it('submits a diamond as one workflow, runs it in order and derives its status', async () => {
+    h = await createHarness();
+    const workflows = new WorkflowService(h.engine);
+    const wf = await workflows.submit(diamond());
+    expect(wf).toMatchObject({ name: 'diamond', size: 4, status: 'pending', finishedAt: null });
+    expect(wf.counts).toEqual({ pending: 1, blocked: 3 });
+    const nodes = await workflows.nodes(wf.id);
+    expect(nodes.map((n) => n.key)).toEqual(['A', 'B', 'C', 'D']);
+    const tasks = await workflows.tasks(nodes);
+    expect(tasks.map((t) => t!.workflowId)).toEqual([wf.id, wf.id, wf.id, wf.id]);
+    expect(workflows.edges(nodes, tasks)).toEqual([
+      { from: 'A', to: 'B' },
+      { from: 'A', to: 'C' },
+      { from: 'B', to: 'D' },
+      { from: 'C', to: 'D' },
+    ]);
+    await h.startWorker();
+    const d = nodes[3]!.taskId;
+    await h.waitForEvents((all) => all.some((e) => e.taskId === d && e.kind === 'succeeded'));
+    const done = await workflows.getOrThrow(wf.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.counts).toEqual({ success: 4 });
+    expect(done.finishedAt).toBeGreaterThanOrEqual(done.createdAt);
+    const [, rb, rc, rd] = await workflows.tasks(nodes);
+    expect(rd!.startedAt!).toBeGreaterThanOrEqual(Math.max(rb!.finishedAt!, rc!.finishedAt!));
+    // Every event of a node carries its workflow.
+    expect((await h.events()).every((e) => e.workflowId === wf.id)).toBe(true);
+    expect((await workflows.list({ status: ['succeeded'] })).workflows.map((w) => w.id)).toEqual([wf.id]);
+    expect((await workflows.list({ status: ['running'] })).workflows).toEqual([]);
+    expect((await workflows.list({ name: 'diamond' })).workflows.map((w) => w.id)).toEqual([wf.id]);
+  });
+
+  it('a failed node cancels what depends on it, and the workflow fails', async () => {
+    h = await createHarness();
+    const workflows = new WorkflowService(h.engine);
+    const wf = await workflows.submit(diamond(true));
+    await h.startWorker();
+    await expect
+      .poll(async () => (await workflows.getOrThrow(wf.id)).status, { timeout: 10_000 })
+      .toBe('failed');
+    const tasks = await workflows.tasks(await workflows.nodes(wf.id));
+    expect(tasks.map((t) => t!.status)).toEqual(['success', 'dead_lettered', 'success', 'cancelled']);
+  });
+
+  it('rejects a cycle naming its nodes, and an unknown key, adding nothing', async () => {
+    h = await createHarness();
+    const workflows = new WorkflowService(h.engine);
+    const cycle = workflows.submit({
+      name: 'loop',
+      nodes: [
+        { key: 'a', task: { type: 'work', params: {} } },
+        { key: 'b', task: { type: 'work', params: {} }, dependsOn: ['a', 'd'] },
+        { key: 'c', task: { type: 'work', params: {} }, dependsOn: ['b'] },
+        { key: 'd', task: { type: 'work', params: {} }, dependsOn: ['c'] },
+      ],
+    });
+    await expect(cycle).rejects.toBeInstanceOf(ValidationError);
+    await expect(cycle).rejects.toMatchObject({ fields: [{ message: 'cycle: b -> c -> d -> b' }] });
+    await expect(
+      workflows.submit({
+        name: 'x',
+        nodes: [
+          { key: 'a', task: { type: 'work', params: {} }, dependsOn: ['zz'] },
+          { key: 'b', task: { type: 'work', params: { sleepMs: -1 } } },
+        ],
+      }),
+    ).rejects.toMatchObject({ fields: [{ path: 'nodes.0.dependsOn.0', message: 'unknown node key "zz"' }] });
+    await expect(
+      workflows.submit({
+        name: 'x',
+        nodes: [
+          { key: 'a', task: { type: 'work', params: {} } },
+          { key: 'b', task: { type: 'work', params: { sleepMs: -1 } } },
+        ],
+      }),
+    ).rejects.toMatchObject({ fields: [{ path: 'nodes.1.task.params.sleepMs' }] });
+    expect(await h.engine.queue('work').count()).toBe(0);
+    expect((await workflows.list({})).workflows).toEqual([]);
+  });
+
+  it('creates a workflow of 1,000 nodes in one call', async () => {
+    h = await createHarness();
+    const workflows = new WorkflowService(h.engine);
+    // Ten layers of 100; each node waits on two of the layer before.
+    const nodes = Array.from({ length: 1000 }, (_, i) => ({
+      key: `n${i}`,
+      task: { type: 'work', params: {} },
+      dependsOn: i < 100 ? [] : [`n${i - 100}`, `n${i - 100 - (i % 100 === 0 ? 0 : 1)}`],
+    }));
+    const started = performance.now();
+    const wf = await workflows.submit({ name: 'big', nodes });
+    const ms = performance.now() - started;
+    console.info(`[bench] submitWorkflow of 1,000 nodes: ${ms.toFixed(0)} ms`);
+    expect(wf.size).toBe(1000);
+    expect(wf.counts).toEqual({ pending: 100, blocked: 900 });
+    expect(await h.engine.queue('work').getDelayedCount()).toBe(900);
+  });
+});
