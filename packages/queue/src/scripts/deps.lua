@@ -39,7 +39,8 @@ local function settleDependents(id, outcome, at)
     i = i + 1
     local key = dependentsKey(depId)
     local dependents = rcall('SMEMBERS', key)
-    rcall('DEL', key)
+    -- Most tasks have no dependents: one read, nothing to delete.
+    if #dependents > 0 then rcall('DEL', key) end
     for _, did in ipairs(dependents) do
       local d = loadRecord(did)
       if d and d.status == 'blocked' and rcall('SREM', depsKey(did), depId) == 1 then
