@@ -190,7 +190,11 @@ describe('schedules', () => {
       for (;;) {
         const found = leader();
         if (found) return found;
-        await Promise.race([...stack.apis, ...stack.workers].map((p) => p.waitForLine(/now leads/, 10_000)));
+        await Promise.race(
+          [...stack.apis, ...stack.workers].map((p) =>
+            p.waitForLine(/scheduler: this process now leads/, 10_000),
+          ),
+        );
       }
     })();
     const watcher = stack.client(ADMIN_TOKEN, firing === stack.apis[0] ? stack.apis[1] : stack.apis[0]);

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { Logger } from '@taskplane/core';
 import type { Redis } from 'ioredis';
+import { LeaderLease } from './leader-lease';
 import type { TaskEngine } from './task-engine';
 
 export interface ProjectorOptions {
@@ -16,9 +16,6 @@ export interface ProjectorOptions {
   standbyWhile?: () => Promise<boolean>;
 }
 
-const RENEW_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
-const RELEASE_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-
 /**
  * Keeps task records and the event log up to date with BullMQ: blocks on the queues' BullMQ event
  * streams (one blocking connection for all of them) and applies what arrives.
@@ -32,9 +29,7 @@ const RELEASE_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.
 export class Projector {
   private running = false;
   private loop: Promise<void> | null = null;
-  private readonly owner = randomBytes(8).toString('hex');
-  private leader = false;
-  private renewal: NodeJS.Timeout | null = null;
+  private readonly lease: LeaderLease;
   private readonly leaseMs: number;
   private readonly retryMs: number;
   private readonly standbyWhile: () => Promise<boolean>;
@@ -49,11 +44,21 @@ export class Projector {
     this.leaseMs = options.leaseMs ?? 5000;
     this.retryMs = options.retryMs ?? 1000;
     this.standbyWhile = options.standbyWhile ?? (async () => false);
+    this.lease = new LeaderLease(
+      engine.redis,
+      engine.keys.projectorLease,
+      this.leaseMs,
+      logger,
+      'projector',
+      async () => {
+        if (await this.standbyWhile()) await this.lease.release('a better-placed process is online');
+      },
+    );
   }
 
   /** Whether this process applies BullMQ's events now. */
   get isLeader(): boolean {
-    return this.leader;
+    return this.lease.isHeld;
   }
 
   start(): void {
@@ -63,44 +68,8 @@ export class Projector {
   }
 
   private async acquire(): Promise<boolean> {
-    const { redis, keys } = this.engine;
     if (await this.standbyWhile()) return false;
-    const taken = await redis.set(keys.projectorLease, this.owner, 'PX', this.leaseMs, 'NX');
-    if (taken !== 'OK') return false;
-    this.leader = true;
-    this.renewal = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.leaseMs / 3)));
-    this.logger.info({ owner: this.owner }, 'projector: this process now applies BullMQ events');
-    return true;
-  }
-
-  private async renew(): Promise<void> {
-    try {
-      const kept = await this.engine.redis.eval(
-        RENEW_LUA,
-        1,
-        this.engine.keys.projectorLease,
-        this.owner,
-        this.leaseMs,
-      );
-      if (kept !== 1) this.demote('lease lost');
-      else if (await this.standbyWhile()) await this.release('a better-placed process is online');
-    } catch (error) {
-      this.logger.warn({ err: error }, 'projector: could not renew the lease');
-    }
-  }
-
-  /** Give the lead up at once (another process takes it within its `retryMs`). */
-  private async release(why: string): Promise<void> {
-    this.demote(why, 'info');
-    await this.engine.redis.eval(RELEASE_LUA, 1, this.engine.keys.projectorLease, this.owner);
-  }
-
-  private demote(why: string, level: 'info' | 'warn' = 'warn'): void {
-    if (!this.leader) return;
-    this.leader = false;
-    if (this.renewal) clearInterval(this.renewal);
-    this.renewal = null;
-    this.logger[level]({ why }, 'projector: no longer the leader');
+    return await this.lease.acquire();
   }
 
   /** Every queue the engine knows: whichever process leads projects them all. */
@@ -111,7 +80,7 @@ export class Projector {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        if (!this.leader && !(await this.acquire())) {
+        if (!this.isLeader && !(await this.acquire())) {
           await new Promise((r) => setTimeout(r, this.retryMs));
           continue;
         }
@@ -133,7 +102,7 @@ export class Projector {
       const checkpoint = await this.engine.redis.get(this.engine.keys.projectorCheckpoint(queue));
       seen.set(streams[i]!, checkpoint ?? '0-0');
     }
-    while (this.running && this.leader) {
+    while (this.running && this.isLeader) {
       const reply = (await this.blocking.xread(
         'COUNT',
         1000,
@@ -164,14 +133,9 @@ export class Projector {
 
   async stop(): Promise<void> {
     this.running = false;
-    const wasLeader = this.leader;
-    this.demote('stopping');
+    // Hand over at once rather than after the lease runs out.
+    await this.lease.release();
     this.blocking.disconnect();
     await this.loop?.catch(() => {});
-    // Hand over at once rather than after the lease runs out.
-    if (wasLeader)
-      await this.engine.redis
-        .eval(RELEASE_LUA, 1, this.engine.keys.projectorLease, this.owner)
-        .catch(() => {});
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '@taskplane/core';
+import { LeaderLease } from '../leader-lease';
 import type { TaskEngine } from '../task-engine';
-import { LeaderLease } from './leader-lease';
 import type { ScheduleStore } from './schedule-store';
 import { TickFirer } from './tick-firer';
 

@@ -6,8 +6,10 @@ const RENEW_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.ca
 const RELEASE_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /**
- * A lease in Redis held by one process at a time (the projector's pattern): taken with SET NX PX,
- * renewed at a third of its length while held, released on stop so a successor need not wait.
+ * A lease in Redis held by one process at a time (the projector and the scheduler each have one):
+ * taken with SET NX PX, renewed at a third of its length while held, released on stop so a
+ * successor need not wait. `onRenew` runs after each renewal that kept the lease (a holder can
+ * decide there to step down).
  */
 export class LeaderLease {
   readonly owner = randomBytes(8).toString('hex');
@@ -20,6 +22,7 @@ export class LeaderLease {
     private readonly leaseMs: number,
     private readonly logger: Logger,
     private readonly what: string,
+    private readonly onRenew: () => Promise<void> = async () => {},
   ) {}
 
   get isHeld(): boolean {
@@ -41,23 +44,24 @@ export class LeaderLease {
     try {
       const kept = await this.redis.eval(RENEW_LUA, 1, this.key, this.owner, this.leaseMs);
       if (kept !== 1) this.drop('lease lost');
+      else await this.onRenew();
     } catch (error) {
       this.logger.warn({ err: error }, `${this.what}: could not renew the lease`);
     }
   }
 
-  private drop(why: string): void {
+  private drop(why: string, level: 'info' | 'warn' = 'warn'): void {
     if (!this.held) return;
     this.held = false;
     if (this.renewal) clearInterval(this.renewal);
     this.renewal = null;
-    this.logger.warn({ why }, `${this.what}: no longer the leader`);
+    this.logger[level]({ why }, `${this.what}: no longer the leader`);
   }
 
-  /** Stop renewing and hand the lease over at once. */
-  async release(): Promise<void> {
+  /** Stop renewing and hand the lease over at once (another process takes it on its next try). */
+  async release(why = 'stopping'): Promise<void> {
     const was = this.held;
-    this.drop('stopping');
+    this.drop(why, 'info');
     if (was) await this.redis.eval(RELEASE_LUA, 1, this.key, this.owner).catch(() => {});
   }
 }
