@@ -1,3 +1,4 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import {
   ApiTokensDocument,
   BulkOperationDocument,
@@ -57,6 +58,7 @@ import {
   WorkersDocument,
   WorkflowDocument,
   WorkflowEventsDocument,
+  type WorkflowEventsSubscription,
   type WorkflowNodeInput,
   WorkflowsDocument,
   type WorkflowsQueryVariables,
@@ -66,10 +68,48 @@ import { type ClientOptions, createTransport, type Subscription, type Transport 
 /** One event of `watchTaskEvents`. */
 export type TaskEvent = TaskEventsSubscription['taskEvents'];
 
-/** What `watchTaskEvents` yields, plus where it stands. */
-export interface TaskEventStream extends Subscription<TaskEvent> {
+/** A subscription of cursored events that resumes after the last one it received. */
+export interface ResumableStream<T> extends Subscription<T> {
   /** The cursor of the last event received: resume from it with `after`. */
   readonly lastCursor: string | null;
+}
+
+/** What `watchTaskEvents` yields, plus where it stands. */
+export type TaskEventStream = ResumableStream<TaskEvent>;
+
+/**
+ * The one resume path of the client's cursored subscriptions: the variables are kept by reference
+ * by the transport, and `after` follows each event received, so the re-subscription graphql-ws
+ * sends when it reopens a dropped socket asks for what follows the last event, not the first
+ * `after` again (which would repeat events).
+ */
+function resumable<R, V extends { after?: string | null }, T>(
+  transport: Transport,
+  document: TypedDocumentNode<R, V>,
+  variables: V,
+  pick: (data: R) => T,
+  cursorOf: (data: R) => string,
+): ResumableStream<T> {
+  const live: V = { ...variables };
+  const events = transport.subscribeWith(document, live, (data) => {
+    live.after = cursorOf(data);
+  });
+  const stream: ResumableStream<T> = {
+    get lastCursor() {
+      return live.after ?? null;
+    },
+    next: async () => {
+      const result = await events.next();
+      return result.done ? result : { done: false, value: pick(result.value) };
+    },
+    return: async () => {
+      events.close();
+      return { done: true, value: undefined };
+    },
+    close: events.close,
+    [Symbol.asyncIterator]: () => stream,
+  };
+  return stream;
 }
 
 /** Every query, mutation and subscription of the API as one method each, plus the raw transport. */
@@ -153,38 +193,33 @@ export function createClient(options: ClientOptions) {
      * drops, the re-subscription asks for everything after it, so nothing is missed or repeated.
      * Without `after` it starts live; pass `after: "0"` for everything the log keeps.
      */
-    watchTaskEvents(variables: TaskEventsSubscriptionVariables = {}): TaskEventStream {
-      // Kept by reference by the transport: the re-subscription sends the updated `after`.
-      const live: TaskEventsSubscriptionVariables = { ...variables };
-      const events = transport.subscribeWith(TaskEventsDocument, live, (data) => {
-        live.after = data.taskEvents.cursor;
-      });
-      const stream: TaskEventStream = {
-        get lastCursor() {
-          return live.after ?? null;
-        },
-        next: async () => {
-          const result = await events.next();
-          return result.done ? result : { done: false, value: result.value.taskEvents };
-        },
-        return: async () => {
-          events.close();
-          return { done: true, value: undefined };
-        },
-        close: events.close,
-        [Symbol.asyncIterator]: () => stream,
-      };
-      return stream;
-    },
+    watchTaskEvents: (variables: TaskEventsSubscriptionVariables = {}): TaskEventStream =>
+      resumable(
+        transport,
+        TaskEventsDocument,
+        variables,
+        (data) => data.taskEvents,
+        (data) => data.taskEvents.cursor,
+      ),
     /** The task now, then again every time it changes. */
     watchTask: (id: string) => subscribe(TaskUpdatesDocument, { id }),
     /** The bulk operation now, then its progress until it ends. */
     watchBulkOperation: (id: string) => subscribe(BulkOperationProgressDocument, { id }),
     watchQueueStats: (names?: string[]) => subscribe(QueueStatsDocument, { names: names ?? null }),
     watchWorkers: () => subscribe(WorkerChangesDocument),
-    /** Changes of a workflow's nodes, one event per change (after `after`, then live). */
-    watchWorkflow: (id: string, after?: string) =>
-      subscribe(WorkflowEventsDocument, { id, after: after ?? null }),
+    /**
+     * Changes of a workflow's nodes, one event per change (after `after`, then live). Resumes like
+     * `watchTaskEvents`: a re-subscription after a dropped socket asks for what follows the last
+     * event received, not the original `after`.
+     */
+    watchWorkflow: (id: string, after?: string): ResumableStream<WorkflowEventsSubscription> =>
+      resumable(
+        transport,
+        WorkflowEventsDocument,
+        { id, after: after ?? null },
+        (data) => data,
+        (data) => data.workflow.cursor,
+      ),
     /** Schedules created, updated, deleted, fired and skipped, live (all, or one schedule's). */
     watchSchedules: (scheduleId?: string) =>
       subscribe(ScheduleEventsDocument, { scheduleId: scheduleId ?? null }),

@@ -1,4 +1,10 @@
-export { createClient, type TaskEvent, type TaskEventStream, type TaskplaneClient } from './client';
+export {
+  createClient,
+  type ResumableStream,
+  type TaskEvent,
+  type TaskEventStream,
+  type TaskplaneClient,
+} from './client';
 export {
   ClientErrorCode,
   type ErrorResult,

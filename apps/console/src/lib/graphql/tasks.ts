@@ -113,6 +113,7 @@ export const TaskDetailFields = graphql(`
     timeoutMs
     idempotencyKey
     scheduleId
+    workflowId
     labels {
       key
       value
