@@ -51,6 +51,31 @@ describe('preemption', () => {
     expect((await h.engine.queue('work').getJob(low.task.id))?.attemptsMade).toBe(1);
   });
 
+  it('gives each of several urgent tasks submitted at once a different victim, and no more than the queue holds', async () => {
+    harness = await createHarness({ queues: QUEUE });
+    const h = harness;
+    await h.startWorker();
+    const low = [
+      await h.engine.submit({ type: 'work', params: { sleepMs: 1000 }, priority: 2 }),
+      await h.engine.submit({ type: 'work', params: { sleepMs: 1000 }, priority: 2 }),
+    ].map((s) => s.task.id);
+    await h.waitForEvents((all) =>
+      low.every((id) => all.some((e) => e.taskId === id && e.kind === 'started')),
+    );
+    const outcomes = await h.engine.submitMany(
+      [8, 9, 10].map((priority) => ({ type: 'work', params: {}, priority })),
+    );
+    const urgent = outcomes.map((o) => (o.ok ? o.task.id : ''));
+    const events = await h.waitForEvents((all) =>
+      [...low, ...urgent].every((id) => all.some((e) => e.taskId === id && e.kind === 'succeeded')),
+    );
+    const preempted = events.filter((e) => e.kind === 'preempted' && low.includes(e.taskId));
+    // Both running tasks were preempted, each once, by the two most urgent of the three.
+    expect(preempted.map((e) => e.taskId).sort()).toEqual([...low].sort());
+    expect(preempted.map((e) => e.data.by).sort()).toEqual([urgent[1], urgent[2]].sort());
+    for (const id of low) expect((await h.engine.store.getOrThrow(id)).attemptsMade).toBe(1);
+  });
+
   it('leaves a queue alone that has a free slot, or no preemption setting, or only urgent tasks running', async () => {
     harness = await createHarness();
     const h = harness;

@@ -492,8 +492,8 @@ export class TaskEngine {
   /**
    * Queue preemption (off unless a queue's settings have `preemption`): for each task just made
    * pending at or above its queue's threshold, most urgent first, preempt.lua picks a running task
-   * below it on a full queue and marks it, and its worker is told to hand it back through the
-   * control stream, as cancels are. Detected here rather than by workers: the submitter is the one
+   * below it on a full queue and marks it (one call for the batch), and its worker is told to hand
+   * it back through the control stream, as cancels are. Detected here rather than by workers: the submitter is the one
    * process that knows an urgent task has arrived, at once and without polling, while a worker sees
    * only its own slots, not whether the queue as a whole is full. Best effort: a submit never
    * fails because a preemption could not be made, the task then waits its turn.
@@ -522,23 +522,21 @@ export class TaskEngine {
         const slots = await this.slots(queue, settings);
         // The running tasks' starts must be on their records before one is chosen (preempt.lua).
         await this.project(queue);
-        for (const a of urgent) {
-          const victim = await this.redis.tpPreempt(
-            this.keys.events,
-            ...recordArgs(this.keys, this.config.events.stream_max_len),
-            this.keys.bullKeyPrefix,
-            queue,
-            a.id,
-            below,
-            slots,
-          );
-          if (!victim) break;
-          await publishControl(this.redis, this.keys, {
-            kind: ControlKind.Preempt,
-            taskId: victim,
-            by: a.id,
-          });
-          this.logger.info({ queue, taskId: victim, by: a.id }, 'preempting a running task');
+        const chosen = await this.redis.tpPreempt(
+          this.keys.events,
+          this.keys.preemptGrants(queue),
+          ...recordArgs(this.keys, this.config.events.stream_max_len),
+          this.keys.bullKeyPrefix,
+          queue,
+          below,
+          slots,
+          // No call can take more slots than the queue has.
+          ...urgent.slice(0, slots).map((a) => a.id),
+        );
+        for (let i = 0; i + 1 < chosen.length; i += 2) {
+          const [taskId, by] = [chosen[i]!, chosen[i + 1]!];
+          await publishControl(this.redis, this.keys, { kind: ControlKind.Preempt, taskId, by });
+          this.logger.info({ queue, taskId, by }, 'preempting a running task');
         }
       } catch (error) {
         this.logger.warn({ err: error, queue }, 'preemption failed; the task waits its turn');
