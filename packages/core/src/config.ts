@@ -15,6 +15,14 @@ export const QueueConfig = z.strictObject({
   rate_limit: z.strictObject({ max: z.number().int().min(1), duration: Duration }).nullable(),
   /** At most this many tasks of this queue run at once across every worker process; null = no cap. */
   global_concurrency: z.number().int().min(1).nullable(),
+  /**
+   * Preemption; null (the default) = off. When every slot of the queue (the concurrency of every
+   * worker process consuming it, capped by `global_concurrency`) runs a task whose priority is
+   * below `below`, and a task of priority `below` or more is submitted, the lowest-priority running
+   * task is aborted and handed back to the queue without using up an attempt; the new task takes
+   * its slot. Changeable at run time (`updateQueueSettings`).
+   */
+  preemption: z.strictObject({ below: Priority }).nullable().default(null),
 });
 export type QueueConfig = z.infer<typeof QueueConfig>;
 

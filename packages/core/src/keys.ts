@@ -142,6 +142,14 @@ export class Keys {
     return `${this.prefix}:projector:lease`;
   }
 
+  /**
+   * Set: urgent tasks of a queue that were given a running task's slot (preempt.lua) and have not
+   * started yet; their slots count as taken while the preempted tasks are being handed back.
+   */
+  preemptGrants(queue: string): string {
+    return `${this.prefix}:queue:${queue}:preempt-grants`;
+  }
+
   /** Hash: a queue's run-time settings (concurrency, rate limit) shared by every worker. */
   queueSettings(queue: string): string {
     return `${this.prefix}:queue:${queue}:settings`;

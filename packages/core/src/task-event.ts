@@ -15,6 +15,11 @@ export const TaskEventKind = {
   Retrying: 'retrying',
   Stalled: 'stalled',
   Requeued: 'requeued',
+  /**
+   * Queue preemption, told on both tasks at the moment the running one was handed back: on the
+   * preempted task `{ attempt, by }`, on the task that took its slot `{ preempted }`.
+   */
+  Preempted: 'preempted',
   Succeeded: 'succeeded',
   Failed: 'failed',
   Cancelled: 'cancelled',

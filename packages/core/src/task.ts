@@ -73,6 +73,13 @@ export const TaskAttempt = z.object({
   error: AttemptError.nullable(),
   /** The worker running it died or lost its lock; the attempt was handed to another worker. */
   stalled: z.boolean(),
+  /**
+   * A more urgent task took its slot (queue preemption): it was handed back to the queue and did
+   * not count against the task's attempts.
+   */
+  preempted: z.boolean(),
+  /** The task that preempted it, when `preempted`. */
+  preemptedBy: z.string().nullable(),
 });
 export type TaskAttempt = z.infer<typeof TaskAttempt>;
 

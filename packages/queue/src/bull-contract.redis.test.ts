@@ -4,7 +4,7 @@
 // a field, an event name or a key fails here, not in production.
 import { randomBytes } from 'node:crypto';
 import { createRedis, Keys } from '@taskplane/core';
-import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderLua } from './scripts';
@@ -25,6 +25,8 @@ local found = {
   job = bullJob(queue, id) or false, worker = bullWorkerOf(queue, id) or false,
   reasons = bullFailureReasons(queue, id), state = bullFinishedState(queue, id), entries = entries
 }
+local activeCount, activeIds = bullActiveJobs(queue, 10)
+found.active = {count = activeCount, ids = activeIds}
 if ARGV[4] == 'remove' then bullRemoveFinished(queue, id) end
 if ARGV[4] == 'promote' then found.done = bullPromoteParked(queue, id) end
 if ARGV[4] == 'remove-parked' then found.done = bullRemoveParked(queue, id) end
@@ -36,6 +38,8 @@ interface Probe {
   reasons: string[] | Record<string, never>;
   state: 'missing' | 'finished' | 'alive';
   done?: boolean;
+  /** BullMQ's active list; `ids` is `{}` when empty (cjson). */
+  active: { count: number; ids: string[] | Record<string, never> };
   entries: {
     kind: string;
     jobId: string;
@@ -246,5 +250,53 @@ describe('BullMQ storage as bull.lua reads it', () => {
     expect(await queue.getJob('p4')).toBeUndefined();
     expect(await queue.getJobCounts('delayed')).toEqual({ delayed: 0 });
     expect((await probe('p4')).entries.at(-1)).toMatchObject({ kind: 'removed', prev: 'delayed' });
+  });
+
+  it('running jobs are listed newest first; one handed back keeps its priority and says waiting after active', async () => {
+    await queue.add('sync', {}, { jobId: 'a1', priority: 7 });
+    await queue.add('sync', {}, { jobId: 'a2', priority: 9 });
+    let bothRunning: () => void = () => {};
+    const running = new Promise<void>((resolve) => {
+      bothRunning = resolve;
+    });
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const started: string[] = [];
+    const worker = new Worker(
+      QUEUE,
+      async (job, token) => {
+        started.push(job.id!);
+        if (started.length === 2) bothRunning();
+        await released;
+        if (job.id === 'a1' && started.filter((id) => id === 'a1').length === 1) {
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
+        return 1;
+      },
+      {
+        connection: createRedis({ url: REDIS_URL, role: 'worker' }),
+        prefix: keys.bullPrefix,
+        concurrency: 2,
+      },
+    );
+    workers.push(worker);
+    await running;
+    const p = await probe('a1');
+    expect(p.active).toEqual({ count: 2, ids: ['a2', 'a1'] });
+    release();
+    await expect.poll(() => queue.getJobState('a1')).toBe('completed');
+    const entries = (await probe('a1')).entries.map((e) => [e.kind, e.prev]);
+    expect(entries.slice(0, 4)).toEqual([
+      ['added', undefined],
+      ['waiting', undefined],
+      ['active', 'waiting'],
+      ['waiting', 'active'],
+    ]);
+    expect((await queue.getJob('a1'))!.priority).toBe(7);
+    expect((await queue.getJob('a1'))!.attemptsMade).toBe(1);
+    expect((await probe('a1')).active.count).toBe(0);
   });
 });

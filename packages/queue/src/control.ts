@@ -5,11 +5,14 @@ import type { Redis } from 'ioredis';
 export const ControlKind = {
   Cancel: 'cancel',
   Settings: 'settings',
+  /** Hand a running task back to its queue: a more urgent one takes its slot (preempt.lua). */
+  Preempt: 'preempt',
 } as const;
 
 export type ControlMessage =
   | { kind: typeof ControlKind.Cancel; taskId: string; reason: string }
-  | { kind: typeof ControlKind.Settings; queue: string };
+  | { kind: typeof ControlKind.Settings; queue: string }
+  | { kind: typeof ControlKind.Preempt; taskId: string; by: string };
 
 /**
  * Control messages kept in the stream (approximately). Workers read it as it is written and only

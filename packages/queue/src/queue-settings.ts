@@ -1,4 +1,10 @@
-import { type Keys, type TaskplaneConfig, ValidationError } from '@taskplane/core';
+import {
+  type Keys,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+  type TaskplaneConfig,
+  ValidationError,
+} from '@taskplane/core';
 import type { Redis } from 'ioredis';
 
 /** A queue's run-time settings, shared by every worker process through Redis. */
@@ -6,6 +12,8 @@ export interface QueueSettings {
   concurrency: number;
   rateLimit: { max: number; durationMs: number } | null;
   globalConcurrency: number | null;
+  /** Preemption threshold (see `QueueConfig.preemption`); null = off. */
+  preemption: { below: number } | null;
 }
 
 export function configuredSettings(config: TaskplaneConfig, queue: string): QueueSettings {
@@ -14,6 +22,7 @@ export function configuredSettings(config: TaskplaneConfig, queue: string): Queu
     concurrency: q?.concurrency ?? config.workers.default_count,
     rateLimit: q?.rate_limit ? { max: q.rate_limit.max, durationMs: q.rate_limit.duration } : null,
     globalConcurrency: q?.global_concurrency ?? null,
+    preemption: q?.preemption ?? null,
   };
 }
 
@@ -36,6 +45,10 @@ export async function readQueueSettings(
       stored.globalConcurrency !== undefined
         ? (JSON.parse(stored.globalConcurrency) as number | null)
         : base.globalConcurrency,
+    preemption:
+      stored.preemption !== undefined
+        ? (JSON.parse(stored.preemption) as QueueSettings['preemption'])
+        : base.preemption,
   };
 }
 
@@ -68,6 +81,15 @@ export function validateSettings(config: TaskplaneConfig, change: Partial<QueueS
       { path: 'globalConcurrency', message: 'expected >= 1 or null' },
     ]);
   }
+  if (change.preemption) {
+    const { below } = change.preemption;
+    if (!Number.isInteger(below) || below < PRIORITY_MIN || below > PRIORITY_MAX) {
+      throw new ValidationError(
+        `preemption.below must be a priority from ${PRIORITY_MIN} to ${PRIORITY_MAX}`,
+        [{ path: 'preemption.below', message: `expected ${PRIORITY_MIN}-${PRIORITY_MAX}` }],
+      );
+    }
+  }
 }
 
 export async function writeQueueSettings(
@@ -81,5 +103,6 @@ export async function writeQueueSettings(
   if (change.rateLimit !== undefined) fields.rateLimit = JSON.stringify(change.rateLimit);
   if (change.globalConcurrency !== undefined)
     fields.globalConcurrency = JSON.stringify(change.globalConcurrency);
+  if (change.preemption !== undefined) fields.preemption = JSON.stringify(change.preemption);
   if (Object.keys(fields).length) await redis.hset(keys.queueSettings(queue), fields);
 }

@@ -36,6 +36,7 @@ const SCRIPTS = {
   tpDelete: { lua: load('delete'), numberOfKeys: 1 },
   tpClaimIdempotency: { lua: load('claim-idempotency') },
   tpScheduleTick: { lua: load('schedule-tick'), numberOfKeys: 4 },
+  tpPreempt: { lua: load('preempt'), numberOfKeys: 2 },
 } as const;
 
 type ScriptArg = string | number;
@@ -47,6 +48,7 @@ export interface ScriptedRedis extends Redis {
   tpDelete(...args: ScriptArg[]): Promise<number[]>;
   tpClaimIdempotency(numKeys: number, ...args: ScriptArg[]): Promise<string[]>;
   tpScheduleTick(...args: ScriptArg[]): Promise<number>;
+  tpPreempt(...args: ScriptArg[]): Promise<string[]>;
 }
 
 export function withScripts(redis: Redis): ScriptedRedis {

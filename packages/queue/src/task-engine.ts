@@ -25,6 +25,7 @@ import type { Redis } from 'ioredis';
 import { toBullPriority } from './bull-priority';
 import { ControlKind, publishControl } from './control';
 import { BACKOFF_TYPE, type JobData } from './job-data';
+import { listWorkers } from './presence';
 import {
   type QueueSettings,
   readQueueSettings,
@@ -453,6 +454,8 @@ export class TaskEngine {
         }),
       );
 
+    await this.preemptFor(fresh);
+
     // The projection above wrote these records from the same job data: no need to read them back,
     // except for keyed items, whose job may have been added by a racing call with its own data: the
     // record's `submission` says which call's add BullMQ kept.
@@ -484,6 +487,71 @@ export class TaskEngine {
           : { ok: true, task: submittedTask(a.id, a.type, a.queue, a.data, now, a.delay), created: true };
     }
     return outcomes;
+  }
+
+  /**
+   * Queue preemption (off unless a queue's settings have `preemption`): for each task just made
+   * pending at or above its queue's threshold, most urgent first, preempt.lua picks a running task
+   * below it on a full queue and marks it (one call for the batch), and its worker is told to hand
+   * it back through the control stream, as cancels are. Detected here rather than by workers: the submitter is the one
+   * process that knows an urgent task has arrived, at once and without polling, while a worker sees
+   * only its own slots, not whether the queue as a whole is full. Best effort: a submit never
+   * fails because a preemption could not be made, the task then waits its turn.
+   *
+   * Cost per submit call: one settings read per queue; the rest only when a task qualifies.
+   */
+  private async preemptFor(
+    items: { id: string; queue: string; data: JobData; delay: number }[],
+  ): Promise<void> {
+    const byQueue = new Map<string, typeof items>();
+    for (const a of items) {
+      if (a.delay > 0 || a.data.dependsOn?.length) continue;
+      const list = byQueue.get(a.queue);
+      if (list) list.push(a);
+      else byQueue.set(a.queue, [a]);
+    }
+    for (const [queue, candidates] of byQueue) {
+      try {
+        const settings = await readQueueSettings(this.redis, this.keys, this.config, queue);
+        if (!settings.preemption) continue;
+        const { below } = settings.preemption;
+        const urgent = candidates
+          .filter((a) => a.data.priority >= below)
+          .sort((a, b) => b.data.priority - a.data.priority);
+        if (urgent.length === 0) continue;
+        const slots = await this.slots(queue, settings);
+        // The running tasks' starts must be on their records before one is chosen (preempt.lua).
+        await this.project(queue);
+        const chosen = await this.redis.tpPreempt(
+          this.keys.events,
+          this.keys.preemptGrants(queue),
+          ...recordArgs(this.keys, this.config.events.stream_max_len),
+          this.keys.bullKeyPrefix,
+          queue,
+          below,
+          slots,
+          // No call can take more slots than the queue has.
+          ...urgent.slice(0, slots).map((a) => a.id),
+        );
+        for (let i = 0; i + 1 < chosen.length; i += 2) {
+          const [taskId, by] = [chosen[i]!, chosen[i + 1]!];
+          await publishControl(this.redis, this.keys, { kind: ControlKind.Preempt, taskId, by });
+          this.logger.info({ queue, taskId, by }, 'preempting a running task');
+        }
+      } catch (error) {
+        this.logger.warn({ err: error, queue }, 'preemption failed; the task waits its turn');
+      }
+    }
+  }
+
+  /** How many tasks of a queue can run at once now: its workers' concurrency, capped by the global cap. */
+  private async slots(queue: string, settings: QueueSettings): Promise<number> {
+    const workers = await listWorkers(this.redis, this.keys);
+    const total = workers.reduce(
+      (sum, w) => sum + (w.queues.includes(queue) ? (w.concurrency[queue] ?? 0) : 0),
+      0,
+    );
+    return settings.globalConcurrency ? Math.min(total, settings.globalConcurrency) : total;
   }
 
   /**

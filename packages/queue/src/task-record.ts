@@ -25,6 +25,8 @@ export function parseTaskRecord(hash: Record<string, string>): Task | null {
     workerId: a.workerId ?? null,
     error: a.error ?? null,
     stalled: a.stalled === true,
+    preempted: a.preempted === true,
+    preemptedBy: a.preemptedBy ?? null,
   }));
   return {
     id: hash.id,

@@ -19,6 +19,8 @@ import type { TaskEngine } from './task-engine';
 /** Abort reasons the worker host gives BullMQ's `cancelJob`; wire-level between host and runner. */
 export const AbortReason = {
   Shutdown: 'taskplane:shutdown',
+  /** A more urgent task takes this one's slot: handed back like a shutdown's. */
+  Preempt: 'taskplane:preempt',
   CancelPrefix: 'taskplane:cancel:',
 } as const;
 
@@ -240,8 +242,9 @@ export function createProcessor(options: RunnerOptions) {
         throw new WaitingError();
       }
       const reason = controller.signal.aborted ? controller.signal.reason : undefined;
-      if (reason === AbortReason.Shutdown) {
-        // Handed back without using up an attempt; another worker picks it up.
+      if (reason === AbortReason.Shutdown || reason === AbortReason.Preempt) {
+        // Handed back without using up an attempt; a worker picks it up again (after the urgent
+        // task, which BullMQ's priority order puts first). The projection tells the two apart.
         await job.moveToWait(token);
         throw new WaitingError();
       }

@@ -27,7 +27,7 @@ export interface WorkerHostOptions {
 
 /**
  * One worker process: a BullMQ Worker per queue running Taskplane's processor, a follower of the
- * control stream (cancel, settings), a heartbeat, and a projector. Stops gracefully: no task is
+ * control stream (cancel, preempt, settings), a heartbeat, and a projector. Stops gracefully: no task is
  * lost.
  */
 export class WorkerHost {
@@ -159,6 +159,12 @@ export class WorkerHost {
       for (const worker of this.workers.values()) {
         if (worker.cancelJob(message.taskId, `${AbortReason.CancelPrefix}${message.reason}`)) {
           logger.info({ taskId: message.taskId }, 'cancelled a running task');
+        }
+      }
+    } else if (message.kind === ControlKind.Preempt) {
+      for (const worker of this.workers.values()) {
+        if (worker.cancelJob(message.taskId, AbortReason.Preempt)) {
+          logger.info({ taskId: message.taskId, by: message.by }, 'preempted a running task');
         }
       }
     } else if (message.kind === ControlKind.Settings) {

@@ -63,6 +63,12 @@ export const QueueRef = builder.objectRef<QueueView>('Queue').implement({
       nullable: true,
       resolve: async (q) => (await q.settings()).rateLimit,
     }),
+    preemptBelow: t.int({
+      nullable: true,
+      description:
+        'Preemption threshold: on a full queue, a task of this priority or more preempts the lowest-priority running task below it; null = off',
+      resolve: async (q) => (await q.settings()).preemption?.below ?? null,
+    }),
   }),
 });
 
@@ -130,6 +136,25 @@ builder.mutationField('setQueueConcurrency', (t) =>
         change.globalConcurrency = args.globalConcurrency === 0 ? null : args.globalConcurrency;
       }
       await ctx.engine.updateQueueSettings(args.name, change);
+      return new QueueView(args.name, ctx.engine);
+    },
+  }),
+);
+
+builder.mutationField('setQueuePreemption', (t) =>
+  t.field({
+    type: QueueRef,
+    authScopes: { operator: true },
+    errors: { types: [NotFoundError, ValidationError, ...AUTH_ERRORS], directResult: true },
+    description:
+      'Turn preemption on (tasks of priority `below` or more preempt running tasks below it on a full queue) or off (omit `below`)',
+    args: {
+      name: t.arg.string({ required: true }),
+      below: t.arg.int({ required: false }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const below = args.below ?? null;
+      await ctx.engine.updateQueueSettings(args.name, { preemption: below === null ? null : { below } });
       return new QueueView(args.name, ctx.engine);
     },
   }),

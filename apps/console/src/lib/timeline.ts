@@ -22,6 +22,10 @@ interface EventData {
   error?: { code?: string; message?: string } | null;
   runAt?: number | null;
   reason?: string | null;
+  /** On PREEMPTED, of the preempted task: the task that took its slot. */
+  by?: string | null;
+  /** On PREEMPTED, of the urgent task: the task it preempted. */
+  preempted?: string | null;
   /** On STARTED: the attempt carries on after the task's children finished. */
   resumed?: boolean | null;
 }
@@ -68,6 +72,15 @@ const ENTRIES: Record<TaskEventKind, (data: EventData, at: string) => Omit<Timel
     title: `Attempt ${d.attempt ?? '?'} stalled`,
     detail: `${d.workerId ? `worker ${d.workerId}` : 'its worker'} stopped answering; handed to another`,
     tone: 'bad',
+  }),
+  PREEMPTED: (d) => ({
+    title: d.preempted ? 'Preempted a running task' : `Attempt ${d.attempt ?? '?'} preempted`,
+    detail: d.preempted
+      ? `took the slot of ${d.preempted}`
+      : d.by
+        ? `handed back for ${d.by}; the attempt is not counted`
+        : undefined,
+    tone: d.preempted ? 'info' : 'warn',
   }),
   REQUEUED: (d) => ({ title: 'Requeued', detail: d.reason ?? undefined, tone: 'neutral' }),
   SUCCEEDED: () => ({ title: 'Succeeded', tone: 'ok' }),

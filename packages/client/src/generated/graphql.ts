@@ -111,6 +111,7 @@ export type TaskEventKind =
   | 'DELETED'
   | 'FAILED'
   | 'LOG'
+  | 'PREEMPTED'
   | 'PROGRESS'
   | 'READY'
   | 'REQUEUED'

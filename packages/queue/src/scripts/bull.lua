@@ -33,6 +33,14 @@ local function bullFailureReasons(queue, id)
   return {}
 end
 
+-- The jobs BullMQ's workers hold now (its `active` list, newest first, as moveToActive pushes on
+-- the left) and how many there are. Only the first `max` ids are read: the list is as long as the
+-- queue's running tasks, which the workers' concurrency bounds.
+local function bullActiveJobs(queue, max)
+  local key = BULL .. queue .. ':active'
+  return rcall('LLEN', key), rcall('LRANGE', key, 0, max - 1)
+end
+
 -- Where a job stands for deletion: 'missing', 'finished' (in the completed or failed set) or
 -- 'alive' (waiting, delayed, prioritized, active or waiting for children).
 local function bullFinishedState(queue, id)

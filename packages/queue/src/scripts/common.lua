@@ -13,7 +13,7 @@ local rcall = redis.call
 local TRANSITIONS = __TRANSITIONS__
 local FINAL = __FINAL__
 
-local RECORD_FIELDS = {'status', 'type', 'queue', 'labels', 'createdAt', 'attempts', 'idempotencyKey', 'parentId', 'runStart', 'resumes', 'scheduleId', 'workflowId', 'onDepFail'}
+local RECORD_FIELDS = {'status', 'type', 'queue', 'labels', 'createdAt', 'attempts', 'idempotencyKey', 'parentId', 'runStart', 'resumes', 'scheduleId', 'workflowId', 'onDepFail', 'preemptedBy'}
 
 -- Records loaded by this call, so their gathered writes can be saved together (saveRecords). A
 -- record loaded twice before that is the same table: its pending writes are the truth.
@@ -33,7 +33,8 @@ local function loadRecord(id)
   return track({
     id = id, status = v[1], type = v[2], queue = v[3], labels = v[4] or '{}', createdAt = tonumber(v[5]) or 0,
     attempts = v[6] or '[]', idempotencyKey = v[7] or '', parentId = v[8] or '', runStart = tonumber(v[9]) or 0,
-    resumes = tonumber(v[10]) or 0, scheduleId = v[11] or '', workflowId = v[12] or '', onDepFail = v[13] or 'cancel'
+    resumes = tonumber(v[10]) or 0, scheduleId = v[11] or '', workflowId = v[12] or '', onDepFail = v[13] or 'cancel',
+    preemptedBy = v[14] or ''
   })
 end
 
@@ -157,12 +158,17 @@ end
 -- Attempts are kept as a JSON array on the record: one entry per run of the handler, across every
 -- time the task was run again by hand. `runStart` is where the current run's attempts begin: attempt
 -- numbers and `attemptsMade` count within it, as BullMQ and the handler do.
+-- Preempted attempts are listed but not counted in `attemptsMade`: preemption uses up no attempt.
 local function updateAttempts(rec, change)
   local ok, attempts = pcall(cjson.decode, rec.attempts)
   if not ok or type(attempts) ~= 'table' then attempts = {} end
   local result = change(attempts)
   rec.attempts = #attempts == 0 and '[]' or cjson.encode(attempts)
-  set(rec, 'attempts', rec.attempts, 'attemptsMade', #attempts - rec.runStart)
+  local made = 0
+  for i = rec.runStart + 1, #attempts do
+    if attempts[i].preempted ~= true then made = made + 1 end
+  end
+  set(rec, 'attempts', rec.attempts, 'attemptsMade', made)
   return result
 end
 

@@ -163,6 +163,27 @@ handlers['waiting'] = function(id, f, at, next)
   elseif rec.status == 'running' and prev == 'active' then
     -- A stalled job is moved back with this same entry, then a 'stalled' entry: let that one speak.
     if next and next.kind == 'stalled' and next.jobId == id then return end
+    local by = rec.preemptedBy
+    if by ~= '' then
+      -- Handed back by its worker because a more urgent task took the slot (preempt.lua chose it):
+      -- the attempt is marked and not counted, and both tasks' histories say so.
+      updateAttempts(rec, function(attempts)
+        local last = attempts[#attempts]
+        if last ~= nil and last.finishedAt == cjson.null then
+          last.finishedAt = at
+          last.preempted = true
+          last.preemptedBy = by
+        end
+      end)
+      set(rec, 'preemptedBy', '')
+      rec.preemptedBy = ''
+      if setStatus(rec, 'pending', at) then
+        emit('preempted', rec, at, {attempt = n, by = by})
+        local urgent = loadRecord(by)
+        if urgent then emit('preempted', urgent, at, {preempted = id}) end
+      end
+      return
+    end
     closeAttempt(rec, at, nil, false)
     if setStatus(rec, 'pending', at) then emit('requeued', rec, at, {reason = 'handed back'}) end
   elseif rec.status == 'delayed' or rec.status == 'blocked' then
@@ -215,6 +236,11 @@ handlers['active'] = function(id, f, at)
     set(rec, 'resumes', rec.resumes)
   elseif n == 1 then
     set(rec, 'startedAt', at)
+  end
+  -- A preemption that never reached this task's last run (it ended first) is void.
+  if rec.preemptedBy ~= '' then
+    set(rec, 'preemptedBy', '')
+    rec.preemptedBy = ''
   end
   if setStatus(rec, 'running', at) then
     emit('started', rec, at, {attempt = n, workerId = workerId, resumed = resumed})

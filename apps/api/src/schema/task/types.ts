@@ -38,6 +38,10 @@ export const TaskAttemptRef = builder.objectRef<TaskAttempt>('TaskAttempt').impl
     workerId: t.exposeString('workerId', { nullable: true }),
     error: t.field({ type: AttemptErrorRef, nullable: true, resolve: (a) => a.error }),
     stalled: t.exposeBoolean('stalled', { description: 'Its worker died; the task was handed to another' }),
+    preempted: t.exposeBoolean('preempted', {
+      description: 'A more urgent task took its slot; handed back to the queue, not counted as an attempt',
+    }),
+    preemptedBy: t.exposeString('preemptedBy', { nullable: true, description: 'The task that preempted it' }),
   }),
 });
 
