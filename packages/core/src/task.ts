@@ -80,6 +80,11 @@ export const TaskAttempt = z.object({
   preempted: z.boolean(),
   /** The task that preempted it, when `preempted`. */
   preemptedBy: z.string().nullable(),
+  /**
+   * Its worker stopped (graceful shutdown) and handed it back to the queue before it finished: it
+   * did not count against the task's attempts, as BullMQ does not count it either.
+   */
+  handedBack: z.boolean(),
 });
 export type TaskAttempt = z.infer<typeof TaskAttempt>;
 

@@ -66,6 +66,10 @@ describe('handing a task back on shutdown', () => {
     );
     expect(runs).toEqual(['run 1', 'run 2', 'run 3']);
     expect(events.filter((e) => e.taskId === task.id).map((e) => e.kind)).not.toContain('dead_lettered');
-    expect(await h.engine.store.get(task.id)).toMatchObject({ status: 'success' });
+    const record = await h.engine.store.getOrThrow(task.id);
+    expect(record.status).toBe('success');
+    // The record says what BullMQ did: the handed-back run is listed but not counted.
+    expect(record.attempts.map((a) => a.handedBack)).toEqual([true, false, false]);
+    expect(record.attemptsMade).toBe(2);
   });
 });

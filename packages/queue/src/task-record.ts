@@ -27,6 +27,7 @@ export function parseTaskRecord(hash: Record<string, string>): Task | null {
     stalled: a.stalled === true,
     preempted: a.preempted === true,
     preemptedBy: a.preemptedBy ?? null,
+    handedBack: a.handedBack === true,
   }));
   return {
     id: hash.id,

@@ -158,7 +158,8 @@ end
 -- Attempts are kept as a JSON array on the record: one entry per run of the handler, across every
 -- time the task was run again by hand. `runStart` is where the current run's attempts begin: attempt
 -- numbers and `attemptsMade` count within it, as BullMQ and the handler do.
--- Preempted attempts are listed but not counted in `attemptsMade`: preemption uses up no attempt.
+-- Preempted and handed-back attempts are listed but not counted in `attemptsMade`: neither uses up
+-- an attempt (BullMQ does not count them against the retry budget either).
 local function updateAttempts(rec, change)
   local ok, attempts = pcall(cjson.decode, rec.attempts)
   if not ok or type(attempts) ~= 'table' then attempts = {} end
@@ -166,7 +167,7 @@ local function updateAttempts(rec, change)
   rec.attempts = #attempts == 0 and '[]' or cjson.encode(attempts)
   local made = 0
   for i = rec.runStart + 1, #attempts do
-    if attempts[i].preempted ~= true then made = made + 1 end
+    if attempts[i].preempted ~= true and attempts[i].handedBack ~= true then made = made + 1 end
   end
   set(rec, 'attempts', rec.attempts, 'attemptsMade', made)
   return result

@@ -184,7 +184,14 @@ handlers['waiting'] = function(id, f, at, next)
       end
       return
     end
-    closeAttempt(rec, at, nil, false)
+    -- Handed back by a stopping worker: listed, not counted (BullMQ did not count it either).
+    updateAttempts(rec, function(attempts)
+      local last = attempts[#attempts]
+      if last ~= nil and last.finishedAt == cjson.null then
+        last.finishedAt = at
+        last.handedBack = true
+      end
+    end)
     if setStatus(rec, 'pending', at) then emit('requeued', rec, at, {reason = 'handed back'}) end
   elseif rec.status == 'delayed' or rec.status == 'blocked' then
     if setStatus(rec, 'pending', at) then emit('ready', rec, at, {}) end

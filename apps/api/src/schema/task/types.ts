@@ -42,6 +42,9 @@ export const TaskAttemptRef = builder.objectRef<TaskAttempt>('TaskAttempt').impl
       description: 'A more urgent task took its slot; handed back to the queue, not counted as an attempt',
     }),
     preemptedBy: t.exposeString('preemptedBy', { nullable: true, description: 'The task that preempted it' }),
+    handedBack: t.exposeBoolean('handedBack', {
+      description: 'Its worker shut down and handed it back to the queue; not counted as an attempt',
+    }),
   }),
 });
 

@@ -104,9 +104,10 @@ export class TaskStream {
 
   /** Opens the subscription and loads the first history page; returns `stop`. */
   start(): () => void {
-    const { status, type, queue, labels } = this.#filter;
+    // What events can be judged by (creation times and error text are for lists only).
+    const { status, type, queue, labels, scheduleId } = this.#filter;
     this.#unfollow = followEvents(this.#api, {
-      select: { filter: { status, type, queue, labels }, kinds: this.#kinds },
+      select: { filter: { status, type, queue, labels, scheduleId }, kinds: this.#kinds },
       start: 'now',
       // Replaying everything kept could be a hundred thousand events: carry on from now instead.
       afterExpiry: 'now',
