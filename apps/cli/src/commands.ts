@@ -20,6 +20,7 @@ import {
   stringOption,
   UsageError,
 } from './args';
+import { health } from './health';
 import { type Output, record, show, table } from './output';
 import { schedules } from './schedules';
 import { workflow } from './workflows';
@@ -28,8 +29,11 @@ import { workflow } from './workflows';
 export interface CommandContext {
   argv: string[];
   client: TaskplaneClient;
+  /** The GraphQL endpoint the client talks to (health probes its /readyz). */
+  url: string;
   output: Output;
   signal: AbortSignal;
+  env: NodeJS.ProcessEnv;
 }
 
 const TASK_COLUMNS = ['ID', 'TYPE', 'QUEUE', 'STATUS', 'PRIORITY', 'PROGRESS', 'CREATED'];
@@ -85,7 +89,8 @@ function args(context: CommandContext, names: string[], options: Parameters<type
   return { parsed, values: positionals(parsed, names) };
 }
 
-type Command = (context: CommandContext) => Promise<void>;
+/** Resolves to the exit code, or nothing for 0. */
+type Command = (context: CommandContext) => Promise<void> | Promise<number>;
 
 async function submit(context: CommandContext) {
   const { parsed, values } = args(context, ['type'], {
@@ -308,6 +313,7 @@ export const COMMANDS: Record<string, Command> = {
   pause,
   resume,
   token,
+  health,
   schedules,
   workflow,
 };
