@@ -20,9 +20,11 @@ import {
   stringOption,
   UsageError,
 } from './args';
+import { clean } from './clean';
 import { health } from './health';
 import { type Output, record, show, table } from './output';
 import { schedules } from './schedules';
+import { stats } from './stats';
 import { workflow } from './workflows';
 
 /** What a command gets: its arguments, a client, where to write, and a signal that stops `watch`. */
@@ -314,6 +316,8 @@ export const COMMANDS: Record<string, Command> = {
   resume,
   token,
   health,
+  stats,
+  clean,
   schedules,
   workflow,
 };

@@ -1,0 +1,82 @@
+// The operator's commands (stats, clean, logs, tail, submit --wait/--bulk/--order) as an operator
+// runs them: the real binary against a real API, worker and Redis.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADMIN_TOKEN,
+  product,
+  type Stack,
+  startStack,
+  submit,
+  testLabel,
+  waitForStatus,
+} from './api-fixture';
+import { runCli, spawnCli } from './cli-binary';
+
+let stack: Stack;
+let dir: string;
+beforeAll(async () => {
+  stack = await startStack('cli-ops', { config: { monitoring: { stats_interval: '500ms' } } });
+  dir = mkdtempSync(join(tmpdir(), 'tptest-cli-ops-'));
+}, 60_000);
+afterAll(async () => {
+  await stack?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const env = () => ({ TASKPLANE_URL: stack.apis[0]!.graphqlUrl, TASKPLANE_TOKEN: ADMIN_TOKEN });
+const taskplane = (...args: string[]) => runCli(env(), args);
+
+describe('taskplane stats', () => {
+  it('prints counts and rates per queue, picks queues by type, and --watch refreshes until Ctrl-C', async () => {
+    const label = testLabel();
+    await waitForStatus(stack.admin, (await submit(stack.admin, product(stack.catalogue, label))).id);
+
+    const json = await taskplane('stats', '--queue', 'products', '--json');
+    expect(json).toMatchObject({ code: 0, stderr: '' });
+    const rows = JSON.parse(json.stdout) as { name: string; throughputPerMinute: number; counts: object }[];
+    expect(rows.map((r) => r.name)).toEqual(['products']);
+    expect(rows[0]!.counts).toHaveProperty('pending');
+
+    const human = await taskplane('stats', '--type', 'single_product');
+    expect(human.stdout.split('\n')[0]).toMatch(/^QUEUE\s+PENDING\s+RUNNING.*PER MIN\s+FAILURE\s+AVG RUN/);
+    expect(human.stdout).toMatch(/^products\s+\d+/m);
+    expect((await taskplane('stats', '--type', 'no_such_type')).code).toBe(2);
+
+    const live = spawnCli(env(), ['stats', '--watch', '--queue', 'products']);
+    await expect
+      .poll(() => live.stdout().match(/^QUEUE/gm)?.length ?? 0, { timeout: 20_000, interval: 100 })
+      .toBeGreaterThanOrEqual(2);
+    live.child.kill('SIGINT');
+    expect(await live.exited).toBe(0);
+  }, 60_000);
+});
+
+describe('taskplane clean', () => {
+  it('previews with --dry-run, then deletes finished tasks with progress', async () => {
+    const label = testLabel();
+    const tasks = await Promise.all(
+      [1, 2, 3].map(() => submit(stack.admin, product(stack.catalogue, label))),
+    );
+    await Promise.all(tasks.map((t) => waitForStatus(stack.admin, t.id)));
+
+    const preview = await taskplane('clean', '--queue', 'products', '--dry-run', '--json');
+    expect(preview.code).toBe(0);
+    const [row] = JSON.parse(preview.stdout) as { queue: string; status: string; count: number }[];
+    expect(row).toMatchObject({ queue: 'products', status: 'SUCCESS' });
+    expect(row!.count).toBeGreaterThanOrEqual(3);
+    expect((await stack.admin.task(tasks[0]!.id))?.status).toBe('SUCCESS');
+
+    const cleaned = await taskplane('clean', '--queue', 'products', '--status', 'success');
+    expect(cleaned.code).toBe(0);
+    expect(cleaned.stderr).toMatch(/^cleaning: (\d+)\/\1$/m);
+    expect(cleaned.stdout).toMatch(/^products\s+SUCCESS\s+\S+\s+DONE\s+\d+/m);
+    expect(cleaned.stdout).toMatch(/deleted \d+ task\(s\)/);
+    for (const task of tasks) expect(await stack.admin.task(task.id)).toBeNull();
+
+    expect((await taskplane('clean', '--status', 'running')).code).toBe(2);
+    expect((await taskplane('clean', '--finished-before', 'soon')).code).toBe(2);
+  }, 60_000);
+});
