@@ -80,3 +80,44 @@ describe('taskplane clean', () => {
     expect((await taskplane('clean', '--finished-before', 'soon')).code).toBe(2);
   }, 60_000);
 });
+
+describe('taskplane logs and tail', () => {
+  it('logs -f prints each log line once while the task runs and exits with its outcome', async () => {
+    const label = testLabel();
+    const task = await submit(stack.admin, product(stack.catalogue, label, 'p1?latency=1500'));
+    const follow = spawnCli(env(), ['logs', task.id, '-f']);
+    expect(await follow.exited).toBe(0);
+    const lines = follow.stdout().trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/ {2}fetching \/products\/p1$/);
+    expect(lines[1]).toMatch(/ {2}stored product p1 /);
+
+    const json = await taskplane('logs', task.id, '--json');
+    expect(
+      json.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { line: string }).line),
+    ).toEqual(['fetching /products/p1', expect.stringMatching(/^stored product p1 /)]);
+    expect((await taskplane('logs', 'no-such-task')).code).toBe(1);
+  }, 30_000);
+
+  it('tail shows live events with their log text, progress and error', async () => {
+    const label = testLabel();
+    const after = await stack.admin.eventCursor();
+    const live = spawnCli(env(), ['tail', '--label', `${label.key}=${label.value}`, '--after', after]);
+    const ok = await submit(stack.admin, product(stack.catalogue, label));
+    const missing = await submit(stack.admin, product(stack.catalogue, label, 'no-such-product'));
+    await expect
+      .poll(live.stdout, { timeout: 20_000, interval: 100 })
+      .toMatch(new RegExp(`LOG  ${ok.id}  single_product  RUNNING  stored product p1 `));
+    await expect
+      .poll(live.stdout, { timeout: 20_000, interval: 100 })
+      .toMatch(new RegExp(`PROGRESS  ${ok.id} .* 100%`));
+    await expect
+      .poll(live.stdout, { timeout: 20_000, interval: 100 })
+      .toMatch(new RegExp(`${missing.id} .*NOT_FOUND`));
+    live.child.kill('SIGINT');
+    expect(await live.exited).toBe(0);
+  }, 30_000);
+});

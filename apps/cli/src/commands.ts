@@ -21,6 +21,7 @@ import {
   UsageError,
 } from './args';
 import { clean } from './clean';
+import { logs, tail } from './events';
 import { health } from './health';
 import { type Output, record, show, table } from './output';
 import { schedules } from './schedules';
@@ -167,22 +168,6 @@ async function retry(context: CommandContext) {
   showTask(context.output, unwrap(await context.client.retryTask(id!), 'Task'));
 }
 
-async function watch(context: CommandContext) {
-  const { parsed } = args(context, [], { ...FILTER_OPTIONS, after: { type: 'string' } });
-  const events = context.client.watchTaskEvents({
-    filter: filter(parsed),
-    after: stringOption(parsed, 'after') ?? null,
-  });
-  context.signal.addEventListener('abort', () => events.close(), { once: true });
-  for await (const event of events) {
-    if (context.output.json) context.output.out(JSON.stringify(event));
-    else
-      context.output.out(
-        [event.cursor, event.at, event.kind, event.taskId, event.type, event.status].join('  '),
-      );
-  }
-}
-
 async function queues(context: CommandContext) {
   args(context, []);
   show(context.output, await context.client.queues(), (all) =>
@@ -307,7 +292,9 @@ export const COMMANDS: Record<string, Command> = {
   list,
   cancel,
   retry,
-  watch,
+  watch: tail,
+  tail,
+  logs,
   queues,
   workers,
   dlq,
