@@ -121,3 +121,83 @@ describe('taskplane logs and tail', () => {
     expect(await live.exited).toBe(0);
   }, 30_000);
 });
+
+describe('taskplane submit', () => {
+  it('--wait exits 0 when the task succeeds and 1 with its error when it fails', async () => {
+    const label = testLabel();
+    const url = (id: string) => JSON.stringify({ url: `${stack.catalogue.url}/products/${id}` });
+    const ok = await taskplane(
+      'submit',
+      'single_product',
+      '--params',
+      url('p1'),
+      '--label',
+      `${label.key}=${label.value}`,
+      '--wait',
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/status:\s+SUCCESS/);
+    expect(ok.stderr).toMatch(/^SUCCESS 100%$/m);
+
+    const failed = await taskplane(
+      'submit',
+      'single_product',
+      '--params',
+      url('no-such-product'),
+      '--wait',
+      '--json',
+    );
+    expect(failed.code).toBe(1);
+    expect((JSON.parse(failed.stdout) as { status: string }).status).toMatch(/DEAD_LETTERED|FAILED/);
+    expect(failed.stderr).toMatch(/^error NOT_FOUND: .*404/m);
+  }, 30_000);
+
+  it('--order lifo submits a LIFO task', async () => {
+    const submitted = await taskplane(
+      'submit',
+      'single_product',
+      '--params',
+      JSON.stringify({ url: `${stack.catalogue.url}/products/p2` }),
+      '--order',
+      'lifo',
+      '--delay',
+      '600000',
+      '--json',
+    );
+    expect(submitted.code).toBe(0);
+    expect((JSON.parse(submitted.stdout) as { task: { order: string } }).task.order).toBe('LIFO');
+    expect((await taskplane('submit', 'single_product', '--order', 'random')).code).toBe(2);
+  });
+
+  it('--bulk submits 10,000 lines with progress and reports the bad lines by number', async () => {
+    const label = testLabel();
+    const good = (n: number) =>
+      JSON.stringify({
+        type: 'single_product',
+        params: { url: `${stack.catalogue.url}/products/p${(n % 20) + 1}` },
+        labels: [label],
+        delayMs: 3_600_000,
+      });
+    const bad = new Map<number, string>([
+      [5, '{not json'],
+      [777, JSON.stringify({ type: 'single_product', params: { url: 'nope' }, labels: [label] })],
+      [4242, JSON.stringify({ type: 'single_product', params: {}, priority: 'high', labels: [label] })],
+      [9000, JSON.stringify({ type: 'no_such_type', params: {}, labels: [label] })],
+    ]);
+    const lines = Array.from({ length: 10_000 }, (_, i) => bad.get(i + 1) ?? good(i + 1));
+    const file = join(dir, 'tasks.jsonl');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+
+    const result = await taskplane('submit', '--bulk', file);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^submitting: 0\/9999$/m);
+    expect(result.stderr).toMatch(/^submitting: 5000\/9999$/m);
+    expect(result.stderr).toMatch(/^submitting: 9999\/9999$/m);
+    const reported = result.stdout.split('\n').filter((l) => l.startsWith('line '));
+    expect(reported.map((l) => Number(/^line (\d+):/.exec(l)![1]))).toEqual([5, 777, 4242, 9000]);
+    expect(reported[1]).toContain('params.url');
+    expect(result.stdout).toMatch(/submitted 9996 task\(s\); 4 line\(s\) rejected/);
+    const listed = await stack.admin.tasks({ filter: { labels: [label] }, first: 1 });
+    expect(listed.totalCount).toBe(9996);
+  }, 120_000);
+});

@@ -13,8 +13,6 @@ import {
   filter,
   integer,
   intOption,
-  json,
-  labels,
   parse,
   positionals,
   stringOption,
@@ -26,6 +24,7 @@ import { health } from './health';
 import { type Output, record, show, table } from './output';
 import { schedules } from './schedules';
 import { stats } from './stats';
+import { submit } from './submit';
 import { workflow } from './workflows';
 
 /** What a command gets: its arguments, a client, where to write, and a signal that stops `watch`. */
@@ -94,32 +93,6 @@ function args(context: CommandContext, names: string[], options: Parameters<type
 
 /** Resolves to the exit code, or nothing for 0. */
 type Command = (context: CommandContext) => Promise<void> | Promise<number>;
-
-async function submit(context: CommandContext) {
-  const { parsed, values } = args(context, ['type'], {
-    params: { type: 'string' },
-    priority: { type: 'string' },
-    label: { type: 'string', multiple: true },
-    delay: { type: 'string' },
-    'idempotency-key': { type: 'string' },
-    queue: { type: 'string' },
-  });
-  const params = stringOption(parsed, 'params');
-  const result = await context.client.submitTask({
-    type: values[0]!,
-    params: params === undefined ? {} : json(params, '--params'),
-    priority: intOption(parsed, 'priority') ?? null,
-    delayMs: intOption(parsed, 'delay') ?? null,
-    idempotencyKey: stringOption(parsed, 'idempotency-key') ?? null,
-    queue: stringOption(parsed, 'queue') ?? null,
-    labels: labels(parsed),
-  });
-  const payload = unwrap(result, 'SubmitTaskPayload');
-  show(context.output, payload, (p) => {
-    context.output.out(p.created ? `submitted ${p.task.id}` : `already submitted: ${p.task.id}`);
-    taskRecord(context.output, p.task);
-  });
-}
 
 async function get(context: CommandContext) {
   const [id] = args(context, ['id']).values;

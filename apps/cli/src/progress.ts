@@ -31,7 +31,7 @@ export function progress(output: Output, label: string, total: number): Progress
     };
   }
   let shown = -1;
-  return {
+  const piped: Progress = {
     update: (done, newTotal) => {
       if (newTotal !== undefined) total = newTotal;
       const tenth = total > 0 ? Math.floor((done / total) * 10) : 10;
@@ -41,4 +41,6 @@ export function progress(output: Output, label: string, total: number): Progress
     },
     stop: () => {},
   };
+  piped.update(0);
+  return piped;
 }
