@@ -1,6 +1,6 @@
 // The operator's commands (stats, clean, logs, tail, submit --wait/--bulk/--order) as an operator
 // runs them: the real binary against a real API, worker and Redis.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,4 +200,57 @@ describe('taskplane submit', () => {
     const listed = await stack.admin.tasks({ filter: { labels: [label] }, first: 1 });
     expect(listed.totalCount).toBe(9996);
   }, 120_000);
+});
+
+describe('taskplane configuration and help', () => {
+  it('reads the URL and token from a profile under XDG_CONFIG_HOME; flags and env win', async () => {
+    const home = join(dir, 'xdg');
+    mkdirSync(join(home, 'taskplane'), { recursive: true });
+    writeFileSync(
+      join(home, 'taskplane', 'config.yaml'),
+      `profile: e2e\nprofiles:\n  e2e: { url: ${stack.apis[0]!.graphqlUrl}, token: ${ADMIN_TOKEN} }\n  broken: { url: 'http://127.0.0.1:9/graphql' }\n`,
+    );
+    const clean = { TASKPLANE_URL: '', TASKPLANE_TOKEN: '', XDG_CONFIG_HOME: home };
+    const viaProfile = await runCli(clean, ['queues', '--json']);
+    expect(viaProfile.code).toBe(0);
+    expect((JSON.parse(viaProfile.stdout) as { name: string }[]).map((q) => q.name)).toContain('products');
+    expect((await runCli(clean, ['queues', '--profile', 'broken'])).stderr).toMatch(/cannot reach/);
+    expect((await runCli({ ...clean, TASKPLANE_PROFILE: 'broken' }, ['queues'])).code).toBe(1);
+    expect(
+      (
+        await runCli({ ...clean, TASKPLANE_PROFILE: 'broken' }, [
+          'queues',
+          '--url',
+          stack.apis[0]!.graphqlUrl,
+          '--token',
+          ADMIN_TOKEN,
+        ])
+      ).code,
+    ).toBe(0);
+    const unknown = await runCli(clean, ['queues', '--profile', 'nope']);
+    expect(unknown).toMatchObject({ code: 2 });
+    expect(unknown.stderr).toContain(`no profile "nope" in ${join(home, 'taskplane', 'config.yaml')}`);
+  });
+
+  it('--help on every command shows its usage and examples; piped output has no colour', async () => {
+    for (const command of [
+      'health',
+      'stats',
+      'clean',
+      'logs',
+      'tail',
+      'submit',
+      'worker',
+      'get',
+      'list',
+      'dlq',
+      'schedules',
+    ]) {
+      const help = await taskplane(command, '--help');
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`^Usage: taskplane ${command}`));
+      expect(help.stdout).toContain('Examples:');
+    }
+    expect((await taskplane('queues')).stdout).not.toContain('\x1b[');
+  });
 });

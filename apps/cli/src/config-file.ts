@@ -58,13 +58,14 @@ export function resolveConnection(
 ): { url: string; token?: string } {
   const path = configPath(env);
   const file = readProfiles(path);
-  const name = flags.profile ?? env.TASKPLANE_PROFILE ?? file?.profile;
+  // An empty variable counts as unset, as shells leave them (`TASKPLANE_TOKEN= taskplane ...`).
+  const name = flags.profile ?? (env.TASKPLANE_PROFILE || file?.profile);
   let profile: Profile = {};
   if (name) {
     const found = file?.profiles[name];
     if (!found) throw new UsageError(`no profile "${name}" in ${path}`);
     profile = found;
   }
-  const token = flags.token ?? env.TASKPLANE_TOKEN ?? profile.token;
-  return { url: flags.url ?? env.TASKPLANE_URL ?? profile.url ?? DEFAULT_URL, ...(token ? { token } : {}) };
+  const token = flags.token ?? (env.TASKPLANE_TOKEN || profile.token);
+  return { url: flags.url ?? (env.TASKPLANE_URL || profile.url || DEFAULT_URL), ...(token ? { token } : {}) };
 }

@@ -59,6 +59,96 @@ Exit codes: 0 ok, 1 the operation failed (the message names its code), 2 usage e
 
 /** `taskplane <command> --help`: what it does, its options and examples. */
 const HELP: Record<string, string> = {
+  get: `Usage: taskplane get <id> [--json]
+
+A task with its attempts and log lines.
+
+Examples:
+  taskplane get 01J...
+  taskplane get 01J... --json | jq .status`,
+  list: `Usage: taskplane list [--status S]... [--type T]... [--queue Q]... [--label k=v]... [--first N] [--after CURSOR] [--json]
+
+Tasks matching every given condition, newest first, a page at a time.
+
+Examples:
+  taskplane list --status failed --queue products
+  taskplane list --label shop=demo --first 10`,
+  cancel: `Usage: taskplane cancel <id> [--reason TEXT] [--json]
+
+Cancels a waiting task, or aborts a running one on whichever worker runs it.
+
+Examples:
+  taskplane cancel 01J... --reason 'wrong params'`,
+  retry: `Usage: taskplane retry <id> [--json]
+
+Runs a failed, dead-lettered or cancelled task again under the same id.
+
+Examples:
+  taskplane retry 01J...`,
+  watch: `Usage: taskplane watch [filters] [--kind K]... [--after CURSOR] [--json]
+
+The same as tail: task events live, with their detail, until Ctrl-C.
+
+Examples:
+  taskplane watch --status failed`,
+  queues: `Usage: taskplane queues [--json]
+
+Every queue with its settings and counts.
+
+Examples:
+  taskplane queues
+  taskplane queues --json | jq '.[].counts.pending'`,
+  workers: `Usage: taskplane workers [--json]
+
+Worker processes online, their queues and running tasks.
+
+Examples:
+  taskplane workers`,
+  dlq: `Usage: taskplane dlq list|requeue|purge [--dry-run] [--status S] [--type T] [--queue Q] [--label k=v] [--first N] [--json]
+
+Dead-lettered tasks: list them, run them again, or delete them (a bulk operation).
+
+Examples:
+  taskplane dlq list --queue products
+  taskplane dlq requeue --type single_product --dry-run`,
+  concurrency: `Usage: taskplane concurrency <queue> <n> [--global N] [--json]
+
+Sets a queue's concurrency per worker process (and its cap across all), live on every worker.
+
+Examples:
+  taskplane concurrency products 10 --global 40`,
+  pause: `Usage: taskplane pause <queue> [--json]
+
+Stops workers from starting tasks of the queue; running ones finish.
+
+Examples:
+  taskplane pause products`,
+  resume: `Usage: taskplane resume <queue> [--json]
+
+Lets workers start tasks of a paused queue again.
+
+Examples:
+  taskplane resume products`,
+  token: `Usage: taskplane token create <name> <viewer|operator|admin> [--json]
+
+Creates an API token; its secret is shown once.
+
+Examples:
+  taskplane token create ci-bot operator`,
+  schedules: `Usage: taskplane schedules ls|add|rm|pause|resume|trigger|next ... [--json]
+
+Cron and interval schedules (see "taskplane --help" for each action's options).
+
+Examples:
+  taskplane schedules add nightly full_sync --cron '0 2 * * *' --tz Europe/Berlin
+  taskplane schedules next <id> --count 3`,
+  workflow: `Usage: taskplane workflow submit|get|watch|ls ... [--json]
+
+DAGs of tasks (see the README, Workflows).
+
+Examples:
+  taskplane workflow submit flow.yaml
+  taskplane workflow watch <id>`,
   health: `Usage: taskplane health [--json]
 
 Checks the API (/readyz), Redis, the workers online and queues that no worker consumes.
