@@ -215,22 +215,39 @@ describe('taskplane configuration and help', () => {
     expect(viaProfile.code).toBe(0);
     expect((JSON.parse(viaProfile.stdout) as { name: string }[]).map((q) => q.name)).toContain('products');
     expect((await runCli(clean, ['queues', '--profile', 'broken'])).stderr).toMatch(/cannot reach/);
-    expect((await runCli({ ...clean, TASKPLANE_PROFILE: 'broken' }, ['queues'])).code).toBe(1);
-    expect(
-      (
-        await runCli({ ...clean, TASKPLANE_PROFILE: 'broken' }, [
-          'queues',
-          '--url',
-          stack.apis[0]!.graphqlUrl,
-          '--token',
-          ADMIN_TOKEN,
-        ])
-      ).code,
-    ).toBe(0);
+    const flagWins = ['queues', '--profile', 'broken', '--url', stack.apis[0]!.graphqlUrl];
+    expect((await runCli(clean, [...flagWins, '--token', ADMIN_TOKEN])).code).toBe(0);
+    const envWins = { ...clean, TASKPLANE_URL: stack.apis[0]!.graphqlUrl, TASKPLANE_TOKEN: ADMIN_TOKEN };
+    expect((await runCli(envWins, ['queues', '--profile', 'broken'])).code).toBe(0);
     const unknown = await runCli(clean, ['queues', '--profile', 'nope']);
     expect(unknown).toMatchObject({ code: 2 });
     expect(unknown.stderr).toContain(`no profile "nope" in ${join(home, 'taskplane', 'config.yaml')}`);
   });
+
+  it('worker start --concurrency N runs a worker with that concurrency on its queues', async () => {
+    const worker = spawnCli(
+      { TASKPLANE_PREFIX: stack.prefix, TASKPLANE_CATALOGUE__BASE_URL: stack.catalogue.url },
+      ['worker', 'start', '--queues', 'search,shops', '--concurrency', '3'],
+    );
+    type Listed = { pid: number; queues: string[]; concurrency: { queue: string; concurrency: number }[] }[];
+    const mine = async () =>
+      (JSON.parse((await taskplane('workers', '--json')).stdout) as Listed).find(
+        (w) => w.queues.join(',') === 'search,shops',
+      );
+    try {
+      await expect.poll(mine, { timeout: 30_000, interval: 250 }).toBeDefined();
+      expect((await mine())!.concurrency).toEqual([
+        { queue: 'search', concurrency: 3 },
+        { queue: 'shops', concurrency: 3 },
+      ]);
+    } finally {
+      worker.child.kill('SIGTERM');
+    }
+    expect(await worker.exited).toBe(0);
+    const bad = await runCli({}, ['worker', 'start', '--queues', 'nope', '--concurrency', '2']);
+    expect(bad).toMatchObject({ code: 2 });
+    expect(bad.stderr).toContain('"nope", which is not a configured queue');
+  }, 60_000);
 
   it('--help on every command shows its usage and examples; piped output has no colour', async () => {
     for (const command of [

@@ -17,7 +17,7 @@ export interface Profile {
  * `$XDG_CONFIG_HOME/taskplane/config.yaml` (default `~/.config/taskplane/config.yaml`):
  *
  * ```yaml
- * profile: local            # used when neither --profile nor TASKPLANE_PROFILE names one
+ * profile: local            # used when --profile names none
  * profiles:
  *   local: { url: http://127.0.0.1:4000/graphql, token: tp_... }
  *   prod:  { url: https://taskplane.example.com/graphql, token: tp_... }
@@ -50,7 +50,9 @@ function readProfiles(path: string): { profile?: string; profiles: Record<string
 
 /**
  * Where to connect: a flag beats the environment (`TASKPLANE_URL`, `TASKPLANE_TOKEN`), which beats
- * the profile (`--profile`, `TASKPLANE_PROFILE`, the file's `profile`), which beats the default.
+ * the profile (`--profile`, else the file's `profile`), which beats the default. There is no
+ * TASKPLANE_PROFILE: the server's config loader refuses unknown TASKPLANE_* variables, and operators
+ * export the client's variables in the shell that runs `pnpm start` and `worker start`.
  */
 export function resolveConnection(
   flags: { url?: string; token?: string; profile?: string },
@@ -58,14 +60,14 @@ export function resolveConnection(
 ): { url: string; token?: string } {
   const path = configPath(env);
   const file = readProfiles(path);
-  // An empty variable counts as unset, as shells leave them (`TASKPLANE_TOKEN= taskplane ...`).
-  const name = flags.profile ?? (env.TASKPLANE_PROFILE || file?.profile);
+  const name = flags.profile ?? file?.profile;
   let profile: Profile = {};
   if (name) {
     const found = file?.profiles[name];
     if (!found) throw new UsageError(`no profile "${name}" in ${path}`);
     profile = found;
   }
+  // An empty variable counts as unset, as shells leave them (`TASKPLANE_TOKEN= taskplane ...`).
   const token = flags.token ?? (env.TASKPLANE_TOKEN || profile.token);
   return { url: flags.url ?? (env.TASKPLANE_URL || profile.url || DEFAULT_URL), ...(token ? { token } : {}) };
 }

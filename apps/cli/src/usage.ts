@@ -25,7 +25,8 @@ Queues and workers
   concurrency <queue> <n> [--global N]
   pause <queue>
   resume <queue>
-  worker start [--queues a,b]   runs a worker process here (Redis settings from the environment)
+  worker start [--queues a,b] [--concurrency N]
+                                runs a worker process here (Redis settings from the environment)
 
 Schedules
   schedules ls
@@ -47,7 +48,7 @@ Access
 Options
   --url URL      GraphQL endpoint (env TASKPLANE_URL, default http://127.0.0.1:4000/graphql)
   --token TOKEN  API token (env TASKPLANE_TOKEN)
-  --profile P    a profile of $XDG_CONFIG_HOME/taskplane/config.yaml (env TASKPLANE_PROFILE)
+  --profile P    a profile of $XDG_CONFIG_HOME/taskplane/config.yaml
   --json         machine-readable output
   -h, --help     this text; "taskplane <command> --help" shows a command's options and examples
 
@@ -213,15 +214,17 @@ Examples:
   taskplane submit single_product --params '{"url":"http://127.0.0.1:4100/products/p1"}' --wait
   taskplane submit full_sync --order lifo --priority 9
   taskplane submit --bulk tasks.jsonl`,
-  worker: `Usage: taskplane worker start [--queues a,b]
+  worker: `Usage: taskplane worker start [--queues a,b] [--concurrency N]
 
 Runs a worker process here on the named queues (default: workers.queues of the configuration).
+--concurrency sets how many tasks of each of its queues it runs at once (the configured value
+otherwise); a concurrency set at run time with "taskplane concurrency" still wins.
 Redis and the rest of the configuration come from the environment (REDIS_URL, TASKPLANE_*).
 Ctrl-C stops it gracefully; a second Ctrl-C kills it.
 
 Examples:
   taskplane worker start
-  taskplane worker start --queues products,search`,
+  taskplane worker start --queues products,search --concurrency 8`,
 };
 
 /** The help of one command, or null when it has none beyond the overview. */
