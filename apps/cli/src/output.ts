@@ -1,4 +1,4 @@
-import { styleText } from 'node:util';
+import { stripVTControlCharacters, styleText } from 'node:util';
 
 /** Where a command writes; tests and the worker command pass their own. */
 export interface Output {
@@ -44,10 +44,12 @@ export function table(output: Output, columns: string[], rows: unknown[][]): voi
     return;
   }
   const text = rows.map((row) => row.map(cell));
-  const widths = columns.map((c, i) => Math.max(c.length, ...text.map((r) => r[i]!.length)));
+  // Widths as seen: colour codes take no columns.
+  const width = (c: string) => stripVTControlCharacters(c).length;
+  const widths = columns.map((c, i) => Math.max(c.length, ...text.map((r) => width(r[i]!))));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => c.padEnd(widths[i]!))
+      .map((c, i) => c + ' '.repeat(widths[i]! - width(c)))
       .join('  ')
       .trimEnd();
   output.out(paint(output, 'bold', line(columns)));
