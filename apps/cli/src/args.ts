@@ -12,6 +12,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 export const GLOBAL_OPTIONS = {
   url: { type: 'string' },
   token: { type: 'string' },
+  profile: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies Options;

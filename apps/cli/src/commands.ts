@@ -13,23 +13,29 @@ import {
   filter,
   integer,
   intOption,
-  json,
-  labels,
   parse,
   positionals,
   stringOption,
   UsageError,
 } from './args';
+import { clean } from './clean';
+import { logs, tail } from './events';
+import { health } from './health';
 import { type Output, record, show, table } from './output';
 import { schedules } from './schedules';
+import { stats } from './stats';
+import { submit } from './submit';
 import { workflow } from './workflows';
 
 /** What a command gets: its arguments, a client, where to write, and a signal that stops `watch`. */
 export interface CommandContext {
   argv: string[];
   client: TaskplaneClient;
+  /** The GraphQL endpoint the client talks to (health probes its /readyz). */
+  url: string;
   output: Output;
   signal: AbortSignal;
+  env: NodeJS.ProcessEnv;
 }
 
 const TASK_COLUMNS = ['ID', 'TYPE', 'QUEUE', 'STATUS', 'PRIORITY', 'PROGRESS', 'CREATED'];
@@ -85,33 +91,8 @@ function args(context: CommandContext, names: string[], options: Parameters<type
   return { parsed, values: positionals(parsed, names) };
 }
 
-type Command = (context: CommandContext) => Promise<void>;
-
-async function submit(context: CommandContext) {
-  const { parsed, values } = args(context, ['type'], {
-    params: { type: 'string' },
-    priority: { type: 'string' },
-    label: { type: 'string', multiple: true },
-    delay: { type: 'string' },
-    'idempotency-key': { type: 'string' },
-    queue: { type: 'string' },
-  });
-  const params = stringOption(parsed, 'params');
-  const result = await context.client.submitTask({
-    type: values[0]!,
-    params: params === undefined ? {} : json(params, '--params'),
-    priority: intOption(parsed, 'priority') ?? null,
-    delayMs: intOption(parsed, 'delay') ?? null,
-    idempotencyKey: stringOption(parsed, 'idempotency-key') ?? null,
-    queue: stringOption(parsed, 'queue') ?? null,
-    labels: labels(parsed),
-  });
-  const payload = unwrap(result, 'SubmitTaskPayload');
-  show(context.output, payload, (p) => {
-    context.output.out(p.created ? `submitted ${p.task.id}` : `already submitted: ${p.task.id}`);
-    taskRecord(context.output, p.task);
-  });
-}
+/** Resolves to the exit code, or nothing for 0. */
+type Command = (context: CommandContext) => Promise<void> | Promise<number>;
 
 async function get(context: CommandContext) {
   const [id] = args(context, ['id']).values;
@@ -158,22 +139,6 @@ async function cancel(context: CommandContext) {
 async function retry(context: CommandContext) {
   const [id] = args(context, ['id']).values;
   showTask(context.output, unwrap(await context.client.retryTask(id!), 'Task'));
-}
-
-async function watch(context: CommandContext) {
-  const { parsed } = args(context, [], { ...FILTER_OPTIONS, after: { type: 'string' } });
-  const events = context.client.watchTaskEvents({
-    filter: filter(parsed),
-    after: stringOption(parsed, 'after') ?? null,
-  });
-  context.signal.addEventListener('abort', () => events.close(), { once: true });
-  for await (const event of events) {
-    if (context.output.json) context.output.out(JSON.stringify(event));
-    else
-      context.output.out(
-        [event.cursor, event.at, event.kind, event.taskId, event.type, event.status].join('  '),
-      );
-  }
 }
 
 async function queues(context: CommandContext) {
@@ -300,7 +265,9 @@ export const COMMANDS: Record<string, Command> = {
   list,
   cancel,
   retry,
-  watch,
+  watch: tail,
+  tail,
+  logs,
   queues,
   workers,
   dlq,
@@ -308,6 +275,9 @@ export const COMMANDS: Record<string, Command> = {
   pause,
   resume,
   token,
+  health,
+  stats,
+  clean,
   schedules,
   workflow,
 };

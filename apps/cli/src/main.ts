@@ -1,17 +1,18 @@
 import { createClient, TaskplaneClientError } from '@taskplane/client';
 import { parse, stringOption, UsageError } from './args';
 import { COMMANDS } from './commands';
-import { USAGE } from './usage';
+import { resolveConnection } from './config-file';
+import { commandHelp, USAGE } from './usage';
 import { workerCommand } from './worker';
-
-const DEFAULT_URL = 'http://127.0.0.1:4000/graphql';
 
 /** Runs one `taskplane` invocation and returns its exit code (0 ok, 1 failed, 2 usage error). */
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [name, ...rest] = argv;
   const out = (line: string) => process.stdout.write(`${line}\n`);
+  const err = (line: string) => process.stderr.write(`${line}\n`);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    out(USAGE);
+    const topic = name === 'help' ? rest[0] : undefined;
+    out((topic && commandHelp(topic)) || USAGE);
     return name ? 0 : 2;
   }
   const controller = new AbortController();
@@ -20,37 +21,50 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   process.once('SIGTERM', stop);
   let client: ReturnType<typeof createClient> | null = null;
   try {
-    if (name === 'worker') return await workerCommand(rest, env);
     const command = COMMANDS[name];
-    if (!command) throw new UsageError(`unknown command "${name}"`);
+    if (!command && name !== 'worker') throw new UsageError(`unknown command "${name}"`);
     const global = parse(rest, {}, true);
     if (global.values.help) {
-      out(USAGE);
+      out(commandHelp(name) ?? USAGE);
       return 0;
     }
-    const token = stringOption(global, 'token') ?? env.TASKPLANE_TOKEN;
-    client = createClient({
-      url: stringOption(global, 'url') ?? env.TASKPLANE_URL ?? DEFAULT_URL,
-      ...(token ? { token } : {}),
-    });
-    await command({
+    if (name === 'worker') return await workerCommand(rest, env);
+    const tty = process.stdout.isTTY === true;
+    const connection = resolveConnection(
+      {
+        ...(stringOption(global, 'url') ? { url: stringOption(global, 'url')! } : {}),
+        ...(stringOption(global, 'token') ? { token: stringOption(global, 'token')! } : {}),
+        ...(stringOption(global, 'profile') ? { profile: stringOption(global, 'profile')! } : {}),
+      },
+      env,
+    );
+    client = createClient(connection);
+    const code = await command!({
       argv: rest,
       client,
-      output: { json: global.values.json === true, out },
+      url: connection.url,
+      output: {
+        json: global.values.json === true,
+        tty,
+        color: tty && !env.NO_COLOR && env.TERM !== 'dumb',
+        out,
+        err,
+      },
       signal: controller.signal,
+      env,
     });
-    return 0;
+    return typeof code === 'number' ? code : 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`taskplane: ${error.message}\nRun "taskplane --help" for usage.\n`);
+      err(`taskplane: ${error.message}\nRun "taskplane ${name} --help" for usage.`);
       return 2;
     }
     if (error instanceof TaskplaneClientError) {
-      process.stderr.write(`error ${error.code}: ${error.message}\n`);
-      for (const field of error.fields) process.stderr.write(`  ${field.path}: ${field.message}\n`);
+      err(`error ${error.code}: ${error.message}`);
+      for (const field of error.fields) err(`  ${field.path}: ${field.message}`);
       return 1;
     }
-    process.stderr.write(`error: ${(error as Error).message ?? String(error)}\n`);
+    err(`error: ${(error as Error).message ?? String(error)}`);
     return 1;
   } finally {
     process.off('SIGINT', stop);
