@@ -24,7 +24,7 @@ import { health } from './health';
 import { type Output, record, show, table } from './output';
 import { schedules } from './schedules';
 import { stats } from './stats';
-import { submit } from './submit';
+import { submit, taskRecord } from './submit';
 import { workflow } from './workflows';
 
 /** What a command gets: its arguments, a client, where to write, and a signal that stops `watch`. */
@@ -48,25 +48,6 @@ const taskRow = (t: TaskFieldsFragment) => [
   t.progress,
   t.createdAt,
 ];
-
-function taskRecord(output: Output, task: TaskFieldsFragment): void {
-  record(output, [
-    ['id', task.id],
-    ['type', task.type],
-    ['queue', task.queue],
-    ['status', task.status],
-    ['priority', task.priority],
-    ['progress', task.progress],
-    ['attempts', `${task.attemptsMade}/${task.maxAttempts}`],
-    ['labels', task.labels.map((l) => `${l.key}=${l.value}`).join(', ') || null],
-    ['params', task.params],
-    ['created', task.createdAt],
-    ['started', task.startedAt],
-    ['finished', task.finishedAt],
-    ['result', task.result],
-    ['error', task.lastError ? `${task.lastError.code}: ${task.lastError.message}` : null],
-  ]);
-}
 
 function showTask(output: Output, task: TaskFieldsFragment): void {
   show(output, task, (t) => taskRecord(output, t));

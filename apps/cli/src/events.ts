@@ -100,10 +100,7 @@ export async function logs(context: CommandContext): Promise<number> {
   let final: TaskStatus = task.status;
   if (!FINISHED.includes(task.status)) {
     const printed = task.logs.map((l) => l.line);
-    const events = context.client.watchTaskEvents({
-      filter: { queue: [task.queue], type: [task.type] },
-      after: cursor,
-    });
+    const events = context.client.watchTaskEvents({ taskIds: [id], after: cursor });
     context.signal.addEventListener('abort', () => events.close(), { once: true });
     for await (const event of events) {
       if (event.taskId !== id) continue;

@@ -1243,6 +1243,7 @@ export type RevokeApiTokenMutation = {
 export type TaskEventsSubscriptionVariables = Exact<{
   filter?: TaskFilter | null | undefined;
   kinds?: Array<TaskEventKind> | TaskEventKind | null | undefined;
+  taskIds?: Array<string> | string | null | undefined;
   after?: string | null | undefined;
 }>;
 
@@ -5980,6 +5981,14 @@ export const TaskEventsDocument = {
         },
         {
           kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'taskIds' } },
+          type: {
+            kind: 'ListType',
+            type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+          },
+        },
+        {
+          kind: 'VariableDefinition',
           variable: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
           type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
         },
@@ -6000,6 +6009,11 @@ export const TaskEventsDocument = {
                 kind: 'Argument',
                 name: { kind: 'Name', value: 'kinds' },
                 value: { kind: 'Variable', name: { kind: 'Name', value: 'kinds' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'taskIds' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'taskIds' } },
               },
               {
                 kind: 'Argument',
