@@ -18,6 +18,8 @@ export const ErrorCode = {
   SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
   Config: 'CONFIG',
   Unavailable: 'UNAVAILABLE',
+  /** A fan-out child failed and its parent's policy is `fail_parent`: the parent failed with it. */
+  ChildFailed: 'CHILD_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

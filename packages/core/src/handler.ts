@@ -1,6 +1,6 @@
 import type { SerializedError } from './errors';
 import type { Logger } from './logger';
-import type { TaskInput } from './task';
+import type { ChildFailurePolicy, TaskInput } from './task';
 
 /** What one child of a fan-out ended as, handed back to its parent's handler. */
 export interface ChildOutcome {
@@ -8,6 +8,31 @@ export interface ChildOutcome {
   status: 'success' | 'failed';
   result: unknown;
   error: SerializedError | null;
+}
+
+/** How a fan-out treats its children; see `HandlerContext.fanOut`. */
+export interface FanOutOptions {
+  /** What a failed child does to this task; the task's own `onChildFailure` (default `continue`) when absent. */
+  onChildFailure?: ChildFailurePolicy;
+}
+
+/** Most child results a parent's aggregated result lists (`results`); the counts cover every child. */
+export const MAX_AGGREGATED_RESULTS = 100;
+
+/**
+ * A parent's result when its handler returns nothing on the run after a fan-out: counts of its
+ * children's outcomes and the results of the first `MAX_AGGREGATED_RESULTS` that succeeded.
+ */
+export interface AggregatedResult {
+  total: number;
+  succeeded: number;
+  failed: number;
+  /** Children that failed and were left out of the outcomes (policy `ignore`). */
+  ignored: number;
+  /** Child task id to its result, for at most `MAX_AGGREGATED_RESULTS` children. */
+  results: Record<string, unknown>;
+  /** Whether `results` left some successful children out. */
+  truncated: boolean;
 }
 
 /** A normalised product as the product-sync handlers store it. */
@@ -42,10 +67,17 @@ export interface HandlerContext {
   storeProducts(products: Product[]): Promise<number>;
   /**
    * Fan out: submit these as children of this task and end this run; the task runs again once
-   * every child has finished, and then `childOutcomes()` returns what they ended as.
+   * every child has finished, and then `childOutcomes()` returns what they ended as. A child
+   * without a priority of its own runs at this task's priority minus one (at least 1), so a
+   * parent's children do not overtake more urgent work. `onChildFailure` says what a failed child
+   * does to this task (see `ChildFailurePolicy`). When the next run returns nothing (undefined or
+   * null), the task's result is an `AggregatedResult` of its children's.
    */
-  fanOut(children: TaskInput[]): Promise<never>;
-  /** null on the first run; the children's outcomes on the run after a fan-out. */
+  fanOut(children: TaskInput[], options?: FanOutOptions): Promise<never>;
+  /**
+   * null on the first run; the children's outcomes on the run after a fan-out (possibly empty,
+   * when every child failed under `ignore`).
+   */
   childOutcomes(): Promise<ChildOutcome[] | null>;
   /** The process logger, for lines that do not belong in the task's log. */
   logger: Logger;

@@ -60,6 +60,15 @@ export type AttemptError = z.infer<typeof AttemptError>;
 export const DependencyPolicy = z.enum(['cancel', 'run_anyway']);
 export type DependencyPolicy = z.infer<typeof DependencyPolicy>;
 
+/**
+ * What a fan-out child that failed for good (dead-lettered, or cancelled while it ran) does to its
+ * parent: `fail_parent` fails the parent at once (it does not run again); `continue` runs the parent
+ * again once every child has finished, with the failure among its children's outcomes; `ignore`
+ * does the same but leaves failed children out of the outcomes.
+ */
+export const ChildFailurePolicy = z.enum(['fail_parent', 'continue', 'ignore']);
+export type ChildFailurePolicy = z.infer<typeof ChildFailurePolicy>;
+
 /** Most dependencies one task may name: each is a set member on both sides. */
 export const MAX_DEPENDENCIES = 1000;
 
@@ -117,6 +126,8 @@ export const Task = z.object({
   dependsOn: z.array(z.string()),
   /** What a failed, dead-lettered or cancelled dependency does to this task. */
   onDependencyFailure: DependencyPolicy,
+  /** What a failed fan-out child does to this task, unless its fan-out says otherwise. */
+  onChildFailure: ChildFailurePolicy,
   scheduleId: z.string().nullable(),
   /** The workflow this task is a node of, or null. */
   workflowId: z.string().nullable(),
@@ -154,6 +165,11 @@ export const TaskInput = z.strictObject({
   dependsOn: z.array(z.string().min(1).max(200)).max(MAX_DEPENDENCIES).optional(),
   /** What a failed or cancelled dependency does to this task (default `cancel`). */
   onDependencyFailure: DependencyPolicy.optional(),
+  /**
+   * When this task fans out: what a failed child does to it (default `continue`). A handler's
+   * `ctx.fanOut(children, { onChildFailure })` overrides it for that fan-out.
+   */
+  onChildFailure: ChildFailurePolicy.optional(),
 });
 export type TaskInput = z.input<typeof TaskInput>;
 export type ParsedTaskInput = z.output<typeof TaskInput>;

@@ -1,4 +1,4 @@
-import type { Backoff, DependencyPolicy, TaskOrder } from '@taskplane/core';
+import type { Backoff, ChildFailurePolicy, DependencyPolicy, TaskOrder } from '@taskplane/core';
 
 /**
  * What a BullMQ job carries (`job.data`); the job's name is the task type. The projector builds the
@@ -22,6 +22,13 @@ export interface JobData {
   dependsOn?: string[];
   /** What a failed or cancelled dependency does to this task; `cancel` when absent. */
   onDependencyFailure?: DependencyPolicy;
+  /** What a failed fan-out child does to this task; `continue` when absent. */
+  onChildFailure?: ChildFailurePolicy;
+  /**
+   * Set by the runner when the task fans out, before it waits for its children: the run after it
+   * is a resumption (even when no outcome is left to read), under this policy, with `count` children.
+   */
+  fannedOut?: { policy: ChildFailurePolicy; count: number };
   /** The workflow this task is a node of, with the workflow's name and size (the projection
    * records the workflow with its first node) and the node's key. */
   workflowId?: string;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Backoff,
+  type ChildFailurePolicy,
   ConflictError,
   canTransition,
   compareStreamIds,
@@ -94,8 +95,11 @@ export interface SubmitOptions {
    * job is added; the outcomes say why), in one BullMQ transaction across their queues.
    */
   workflow?: WorkflowSubmission;
-  /** Submit as children of this task: it waits for them and then runs again (a fan-out). */
-  parent?: { id: string; queue: string };
+  /**
+   * Submit as children of this task: it waits for them and then runs again (a fan-out), or fails
+   * at the first failed child when `onChildFailure` is `fail_parent` (default `continue`).
+   */
+  parent?: { id: string; queue: string; onChildFailure?: ChildFailurePolicy };
   /** The schedule submitting these tasks (set on each task as `scheduleId`). */
   scheduleId?: string;
 }
@@ -108,6 +112,26 @@ const PROJECT_BATCH = 1000;
  * an exact double. The dependencies' scripts make it runnable (scripts/deps.lua, bull.lua).
  */
 export const PARK_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
+
+/**
+ * BullMQ's options for what a child that failed for good does to its parent (BullMQ 6 applies
+ * them in moveToFinished when the child fails after its last attempt):
+ * - `fail_parent`: `failParentOnFailure`. BullMQ marks the parent with a deferred failure ("child
+ *   <key> failed") and moves it out of waiting-children; the next worker to take it fails it
+ *   without running the handler, and the projection records the child's error on the parent
+ *   (`CHILD_FAILED`, see project.lua). Siblings still running carry on.
+ * - `continue`: `ignoreDependencyOnFailure`. The child moves to the parent's failed dependencies
+ *   (with its failure reason, read back by `getIgnoredChildrenFailures`) and the parent runs again
+ *   once nothing is pending.
+ * - `ignore`: `removeDependencyOnFailure`. The child is dropped from the parent's dependencies and
+ *   nothing of it is kept there, so the parent's outcomes leave it out. (`continueParentOnFailure`
+ *   was not used: it runs the parent at the first failure, before its other children finish.)
+ */
+function childFailureOptions(policy: ChildFailurePolicy): JobsOptions {
+  if (policy === 'fail_parent') return { failParentOnFailure: true };
+  if (policy === 'ignore') return { removeDependencyOnFailure: true };
+  return { ignoreDependencyOnFailure: true };
+}
 
 /** A task as the projection records it when its job is added (see `create` in project.lua). */
 function submittedTask(
@@ -143,6 +167,7 @@ function submittedTask(
     parentId: data.parentId ?? null,
     dependsOn: data.dependsOn ?? [],
     onDependencyFailure: data.onDependencyFailure ?? 'cancel',
+    onChildFailure: data.onChildFailure ?? 'continue',
     scheduleId: data.scheduleId ?? null,
     workflowId: data.workflowId ?? null,
   };
@@ -287,6 +312,7 @@ export class TaskEngine {
         ...(input.parentId ? { parentId: input.parentId } : {}),
         ...(dependsOn ? { dependsOn } : {}),
         ...(input.onDependencyFailure ? { onDependencyFailure: input.onDependencyFailure } : {}),
+        ...(input.onChildFailure ? { onChildFailure: input.onChildFailure } : {}),
       },
     };
   }
@@ -440,8 +466,7 @@ export class TaskEngine {
                       id: options.parent.id,
                       queue: this.keys.bullQueue(options.parent.queue),
                     },
-                    // A failed child does not fail its parent: the parent counts it.
-                    ignoreDependencyOnFailure: true,
+                    ...childFailureOptions(options.parent.onChildFailure ?? 'continue'),
                   }
                 : {}),
             },
@@ -710,6 +735,7 @@ export class TaskEngine {
         ...(task.parentId ? { parentId: task.parentId } : {}),
         ...(task.scheduleId ? { scheduleId: task.scheduleId } : {}),
         ...(task.workflowId ? { workflowId: task.workflowId } : {}),
+        ...(task.onChildFailure !== 'continue' ? { onChildFailure: task.onChildFailure } : {}),
       };
       const jobs = byQueue.get(task.queue) ?? [];
       jobs.push({ name: task.type, data, opts: this.jobOptions(task.id, data, 0, 0) });

@@ -55,6 +55,8 @@ export function parseTaskRecord(hash: Record<string, string>): Task | null {
     parentId: hash.parentId || null,
     dependsOn: json(hash.dependsOn, []),
     onDependencyFailure: hash.onDepFail === 'run_anyway' ? 'run_anyway' : 'cancel',
+    onChildFailure:
+      hash.onChildFail === 'fail_parent' || hash.onChildFail === 'ignore' ? hash.onChildFail : 'continue',
     scheduleId: hash.scheduleId || null,
     workflowId: hash.workflowId || null,
   };

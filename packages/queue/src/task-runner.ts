@@ -1,10 +1,13 @@
 import {
+  type AggregatedResult,
   CancelledError,
   type ChildOutcome,
   type HandlerContext,
   type HandlerMap,
   type Logger,
+  MAX_AGGREGATED_RESULTS,
   PermanentError,
+  PRIORITY_MIN,
   type Product,
   type TaskInput,
   TimeoutError,
@@ -28,6 +31,17 @@ export const AbortReason = {
 class FanOut extends Error {
   constructor(readonly waiting: boolean) {
     super('fan-out');
+  }
+}
+
+/**
+ * A child under `fail_parent` failed before its parent could wait for it: BullMQ refuses the wait
+ * and the parent fails here, with the reason BullMQ gives a parent it fails itself ("child <job
+ * key> failed", see `bullFailedChild` in scripts/bull.lua), so the projection reads both alike.
+ */
+class ChildFailed extends Error {
+  constructor(childKey: string) {
+    super(`child ${childKey} failed`);
   }
 }
 
@@ -105,11 +119,64 @@ function bare<E extends Error>(error: E): E {
   return error;
 }
 
+/**
+ * A parent's result from its children's outcomes, when its handler returned nothing after a
+ * fan-out. Children that failed under `ignore` are not among the outcomes: they are the ones
+ * submitted and not accounted for.
+ */
+export function aggregateOutcomes(outcomes: ChildOutcome[], submitted: number): AggregatedResult {
+  const results: Record<string, unknown> = {};
+  let succeeded = 0;
+  for (const outcome of outcomes) {
+    if (outcome.status !== 'success') continue;
+    succeeded++;
+    if (succeeded <= MAX_AGGREGATED_RESULTS) results[outcome.id] = outcome.result;
+  }
+  const ignored = Math.max(0, submitted - outcomes.length);
+  return {
+    total: outcomes.length + ignored,
+    succeeded,
+    failed: outcomes.length - succeeded,
+    ignored,
+    results,
+    truncated: succeeded > MAX_AGGREGATED_RESULTS,
+  };
+}
+
 function abortPromise(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
     if (signal.aborted) reject(signal.reason);
     else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
+}
+
+/**
+ * What a parent's children ended as, from BullMQ's record of them: their results and, under
+ * `continue`, their failures. Null when the task has not fanned out.
+ */
+async function readChildOutcomes(job: Job<JobData>): Promise<ChildOutcome[] | null> {
+  const [values, failures] = await Promise.all([job.getChildrenValues(), job.getIgnoredChildrenFailures()]);
+  const outcomes: ChildOutcome[] = [
+    ...Object.entries(values).map(([key, result]) => ({
+      id: key.slice(key.lastIndexOf(':') + 1),
+      status: 'success' as const,
+      result,
+      error: null,
+    })),
+    ...Object.entries(failures).map(([key, reason]) => {
+      const failure = decodeFailure(reason);
+      return {
+        id: key.slice(key.lastIndexOf(':') + 1),
+        status: 'failed' as const,
+        result: null,
+        error: failure
+          ? { code: failure.code as never, message: failure.message, retryable: failure.retryable }
+          : { code: 'TRANSIENT' as const, message: String(reason), retryable: true },
+      };
+    }),
+  ];
+  // Jobs that fanned out before the `fannedOut` mark existed are told apart by having outcomes.
+  return outcomes.length > 0 || job.data.fannedOut ? outcomes : null;
 }
 
 /**
@@ -166,6 +233,11 @@ export function createProcessor(options: RunnerOptions) {
       taskLogger ??= logger.child({ taskId: id, type: job.name });
       return taskLogger;
     };
+    let outcomesRead: Promise<ChildOutcome[] | null> | null = null;
+    const childOutcomes = () => {
+      outcomesRead ??= readChildOutcomes(job);
+      return outcomesRead;
+    };
     const ctx: HandlerContext = {
       taskId: id,
       type: job.name,
@@ -193,46 +265,43 @@ export function createProcessor(options: RunnerOptions) {
         );
         return products.length;
       },
-      fanOut: async (children: TaskInput[]) => {
-        const outcomes = await engine.submitMany(children, { parent: { id, queue: job.queueName } });
+      fanOut: async (children: TaskInput[], fanOptions = {}) => {
+        const policy = fanOptions.onChildFailure ?? job.data.onChildFailure ?? 'continue';
+        // The design's rule: children one below their parent, so a big fan-out does not crowd out
+        // work submitted at the parent's own priority.
+        const priority = Math.max(PRIORITY_MIN, job.data.priority - 1);
+        const outcomes = await engine.submitMany(
+          children.map((child) => (child.priority === undefined ? { ...child, priority } : child)),
+          { parent: { id, queue: job.queueName, onChildFailure: policy } },
+        );
         const bad = outcomes.findIndex((o) => !o.ok);
         if (bad >= 0) {
           const outcome = outcomes[bad] as { ok: false; error: Error };
           throw new PermanentError(`child ${bad} is invalid: ${outcome.error.message}`);
         }
-        throw new FanOut(await job.moveToWaitingChildren(token!));
+        // Marks the next run as the one after a fan-out even when no outcome is left to read (every
+        // child failed under `ignore`), and says how many children there were.
+        await job.updateData({ ...job.data, fannedOut: { policy, count: children.length } });
+        let waiting: boolean;
+        try {
+          waiting = await job.moveToWaitingChildren(token!);
+        } catch (error) {
+          if (policy !== 'fail_parent') throw error;
+          const { failed } = await job.getDependencies({ failed: { count: 1 } });
+          if (!failed?.[0]) throw error;
+          throw new ChildFailed(failed[0]);
+        }
+        throw new FanOut(waiting);
       },
-      childOutcomes: async () => {
-        const [values, failures] = await Promise.all([
-          job.getChildrenValues(),
-          job.getIgnoredChildrenFailures(),
-        ]);
-        const outcomes: ChildOutcome[] = [
-          ...Object.entries(values).map(([key, result]) => ({
-            id: key.slice(key.lastIndexOf(':') + 1),
-            status: 'success' as const,
-            result,
-            error: null,
-          })),
-          ...Object.entries(failures).map(([key, reason]) => {
-            const failure = decodeFailure(reason);
-            return {
-              id: key.slice(key.lastIndexOf(':') + 1),
-              status: 'failed' as const,
-              result: null,
-              error: failure
-                ? { code: failure.code as never, message: failure.message, retryable: failure.retryable }
-                : { code: 'TRANSIENT' as const, message: String(reason), retryable: true },
-            };
-          }),
-        ];
-        return outcomes.length ? outcomes : null;
-      },
+      childOutcomes,
     };
 
     options.onStart(id);
     try {
       const result = await Promise.race([handler(job.data.params, ctx), abortPromise(controller.signal)]);
+      if (result == null && job.data.fannedOut) {
+        return aggregateOutcomes((await childOutcomes()) ?? [], job.data.fannedOut.count);
+      }
       return result ?? null;
     } catch (error) {
       if (error instanceof FanOut) {
@@ -241,6 +310,7 @@ export function createProcessor(options: RunnerOptions) {
         await job.moveToWait(token);
         throw new WaitingError();
       }
+      if (error instanceof ChildFailed) throw bare(new UnrecoverableError(error.message));
       const reason = controller.signal.aborted ? controller.signal.reason : undefined;
       if (reason === AbortReason.Shutdown || reason === AbortReason.Preempt) {
         // Handed back without using up an attempt; a worker picks it up again (after the urgent

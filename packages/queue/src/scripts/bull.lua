@@ -33,6 +33,14 @@ local function bullFailureReasons(queue, id)
   return {}
 end
 
+-- The reason a job failed last (BullMQ's `failedReason`), or nil. Unlike its stack-trace entries,
+-- this holds just the message for failures BullMQ makes itself (a parent's deferred failure).
+local function bullFailedReason(queue, id)
+  local v = rcall('HGET', bullJobKey(queue, id), 'failedReason')
+  if v == false then return nil end
+  return v
+end
+
 -- The jobs BullMQ's workers hold now (its `active` list, newest first, as moveToActive pushes on
 -- the left) and how many there are. Only the first `max` ids are read: the list is as long as the
 -- queue's running tasks, which the workers' concurrency bounds.
@@ -107,6 +115,18 @@ local function bullRemoveParked(queue, id)
   rcall('XADD', base .. 'events', 'MAXLEN', '~', maxEvents, '*', 'event', 'removed', 'jobId', id,
     'prev', 'delayed')
   return true
+end
+
+-- The child whose failure failed a job, from the job's failure reason: BullMQ (6) fails a parent
+-- whose child had `failParentOnFailure` with the reason "child <child's job key> failed" (a
+-- deferred failure, `defa`, applied when a worker next takes the parent). Returns queue, id or nil.
+-- Task ids hold no ':', so the job key's last part is the id and the rest after BULL the queue.
+local function bullFailedChild(reason)
+  if type(reason) ~= 'string' then return nil end
+  local key = string.match(reason, '^child (.+) failed$')
+  if not key or string.sub(key, 1, #BULL) ~= BULL then return nil end
+  local queue, id = string.match(string.sub(key, #BULL + 1), '^(.+):([^:]+)$')
+  return queue, id
 end
 
 -- One entry of a queue's BullMQ event stream, in the names the projection uses:

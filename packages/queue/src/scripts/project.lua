@@ -68,6 +68,26 @@ local function attemptError(rec, n)
   return (errorOf(list[#list]))
 end
 
+-- Why a parent failed with its child (policy fail_parent): the child's own error, followed down a
+-- chain of nested fan-outs (a child that failed because of its own child) a few levels deep.
+local function childFailure(reason)
+  local queue, childId = bullFailedChild(reason)
+  if not queue then return nil end
+  local path, err = childId, nil
+  for _ = 1, 5 do
+    local last = bullFailedReason(queue, childId)
+    local q2, id2 = bullFailedChild(last)
+    if not q2 then
+      err = last and (errorOf(last)) or {message = 'failed'}
+      break
+    end
+    queue, childId = q2, id2
+    path = path .. ' > ' .. childId
+  end
+  err = err or {message = 'failed'}
+  return {code = 'CHILD_FAILED', message = 'child ' .. path .. ' failed: ' .. (err.message or ''), retryable = false}
+end
+
 local function finalize(rec)
   if rec.idempotencyKey ~= '' and IDEM_TTL > 0 then
     rcall('EXPIRE', K_IDEM .. rec.idempotencyKey, IDEM_TTL)
@@ -100,7 +120,8 @@ local function create(id, at)
     'maxAttempts', data.maxAttempts or 1, 'timeoutMs', data.timeoutMs or 300000,
     'backoff', cjson.encode(data.backoff or {}), 'attempts', '[]', 'progress', 0,
     'parentId', rec.parentId, 'dependsOn', deps and cjson.encode(deps) or '[]',
-    'scheduleId', data.scheduleId or '', 'workflowId', rec.workflowId, 'onDepFail', rec.onDepFail)
+    'scheduleId', data.scheduleId or '', 'workflowId', rec.workflowId, 'onDepFail', rec.onDepFail,
+    'onChildFail', data.onChildFailure or 'continue')
   rcall('ZADD', K_IDX .. 'status:' .. rec.status, createdAt, id)
   for _, key in ipairs(indexKeys(rec)) do rcall('ZADD', key, createdAt, id) end
   if rec.parentId ~= '' then rcall('ZADD', K_IDX .. 'parent:' .. rec.parentId, createdAt, id) end
@@ -281,7 +302,7 @@ handlers['failed'] = function(id, f, at)
   local rec = loadRecord(id)
   if rec == nil then rec = create(id, at) end
   if rec == nil then return end
-  local err = errorOf(f.failedReason)
+  local err = childFailure(f.failedReason) or errorOf(f.failedReason)
   if rec.status == 'cancelled' then
     closeAttempt(rec, at, {code = 'CANCELLED', message = 'task was cancelled', retryable = false}, false)
     return

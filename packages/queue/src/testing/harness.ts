@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  ChildFailurePolicy,
   createLogger,
   createRedis,
   type HandlerMap,
@@ -7,6 +8,7 @@ import {
   loadConfig,
   PermanentError,
   type TaskEvent,
+  type TaskInput,
   type TaskplaneConfig,
   TaskTypeRegistry,
   TransientError,
@@ -34,7 +36,25 @@ export const testTypes = new TaskTypeRegistry([
       ignoreAbort: z.boolean().default(false),
     }),
   },
+  {
+    name: 'fan',
+    description: 'fans out its children, then returns their outcomes, or nothing (the aggregate)',
+    queue: 'work',
+    params: z.strictObject({
+      /** Task inputs of its children (`work`, or `fan` for a nested flow). */
+      children: z.array(z.record(z.string(), z.unknown())).default([]),
+      onChildFailure: ChildFailurePolicy.optional(),
+      /** `outcomes`: return the outcomes as the handler saw them; `nothing`: let the runner aggregate. */
+      returns: z.enum(['outcomes', 'nothing']).default('nothing'),
+    }),
+  },
 ]);
+
+export interface FanParams {
+  children: TaskInput[];
+  onChildFailure?: ChildFailurePolicy;
+  returns: 'outcomes' | 'nothing';
+}
 
 export interface WorkParams {
   sleepMs: number;
@@ -56,6 +76,17 @@ export interface RunRecord {
 
 export function workHandlers(runs: RunRecord[]): HandlerMap {
   return {
+    fan: async (params: FanParams, ctx) => {
+      const outcomes = await ctx.childOutcomes();
+      runs.push({
+        taskId: ctx.taskId,
+        tag: outcomes ? 'fan:resumed' : 'fan',
+        attempt: ctx.attempt,
+        startedAt: Date.now(),
+      });
+      if (outcomes === null) return ctx.fanOut(params.children, { onChildFailure: params.onChildFailure });
+      return params.returns === 'outcomes' ? outcomes : undefined;
+    },
     work: async (params: WorkParams, ctx) => {
       const run: RunRecord = {
         taskId: ctx.taskId,
