@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import {
+  type ChildFailurePolicy,
   type DependencyPolicy,
   unwrap,
   type WorkflowFieldsFragment,
@@ -16,7 +17,8 @@ const NODE_ENDED = ['SUCCESS', 'CANCELLED', 'DEAD_LETTERED'];
 
 /**
  * A workflow file as people write it: `name`, and `nodes` each with `key`, `task` (type, params
- * and the other submit fields, `onDependencyFailure` as `cancel` or `run_anyway`) and `dependsOn`
+ * and the other submit fields, `onDependencyFailure` as `cancel` or `run_anyway`, `onChildFailure` as `fail_parent`,
+ * `continue` or `ignore`) and `dependsOn`
  * (node keys). JSON or YAML, by extension (YAML also reads JSON).
  */
 export async function readWorkflowFile(path: string): Promise<{ name: string; nodes: WorkflowNodeInput[] }> {
@@ -44,6 +46,8 @@ export async function readWorkflowFile(path: string): Promise<{ name: string; no
     const task = { ...node.task } as Record<string, unknown>;
     if (typeof task.onDependencyFailure === 'string')
       task.onDependencyFailure = task.onDependencyFailure.toUpperCase() as DependencyPolicy;
+    if (typeof task.onChildFailure === 'string')
+      task.onChildFailure = task.onChildFailure.toUpperCase() as ChildFailurePolicy;
     if (task.labels && !Array.isArray(task.labels))
       task.labels = Object.entries(task.labels as Record<string, string>).map(([key, v]) => ({
         key,

@@ -22,6 +22,15 @@ export type BulkOperationKind =
 
 export type BulkOperationState = 'CANCELLED' | 'DONE' | 'FAILED' | 'RUNNING';
 
+/** What a fan-out child that failed for good does to its parent */
+export type ChildFailurePolicy =
+  /** Run the parent once every child has finished, the failure among its children's outcomes */
+  | 'CONTINUE'
+  /** Fail the parent at once (CHILD_FAILED, naming the child); it does not run again */
+  | 'FAIL_PARENT'
+  /** Run the parent once every child has finished, leaving failed children out of the outcomes */
+  | 'IGNORE';
+
 export type CreateScheduleInput = {
   /** 5 fields (minute first) or 6 (second first); or intervalMs */
   cron?: string | null | undefined;
@@ -89,6 +98,8 @@ export type SubmitTaskInput = {
   idempotencyKey?: string | null | undefined;
   labels?: Array<LabelInput> | null | undefined;
   maxAttempts?: number | null | undefined;
+  /** When the task fans out (e.g. batch_products): what a failed child does to it (default CONTINUE); a handler's fan-out may override it */
+  onChildFailure?: ChildFailurePolicy | null | undefined;
   /** What a failed, dead-lettered or cancelled dependency does to this task (default CANCEL) */
   onDependencyFailure?: DependencyPolicy | null | undefined;
   order?: TaskOrder | null | undefined;

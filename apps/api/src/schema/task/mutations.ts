@@ -12,7 +12,7 @@ import { builder } from '../../builder';
 import type { Context } from '../../context';
 import { AUTH_ERRORS, ValidationErrorRef } from '../errors';
 import { LabelInput } from '../task-filter';
-import { DependencyPolicyEnum, TaskOrderEnum, TaskRef } from './types';
+import { ChildFailurePolicyEnum, DependencyPolicyEnum, TaskOrderEnum, TaskRef } from './types';
 
 const BackoffInput = builder.inputType('BackoffInput', {
   fields: (t) => ({
@@ -49,6 +49,12 @@ export const SubmitTaskInput = builder.inputType('SubmitTaskInput', {
       required: false,
       description: 'What a failed, dead-lettered or cancelled dependency does to this task (default CANCEL)',
     }),
+    onChildFailure: t.field({
+      type: ChildFailurePolicyEnum,
+      required: false,
+      description:
+        "When the task fans out (e.g. batch_products): what a failed child does to it (default CONTINUE); a handler's fan-out may override it",
+    }),
   }),
 });
 
@@ -66,6 +72,7 @@ export function toTaskInput(arg: SubmitArg): TaskInput {
     'idempotencyKey',
     'queue',
     'onDependencyFailure',
+    'onChildFailure',
   ] as const) {
     if (arg[key] !== null && arg[key] !== undefined) input[key] = arg[key];
   }

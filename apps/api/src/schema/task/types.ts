@@ -16,6 +16,25 @@ export const DependencyPolicyEnum = builder.enumType('DependencyPolicy', {
   } as const,
 });
 
+export const ChildFailurePolicyEnum = builder.enumType('ChildFailurePolicy', {
+  description: 'What a fan-out child that failed for good does to its parent',
+  values: {
+    FAIL_PARENT: {
+      value: 'fail_parent',
+      description: 'Fail the parent at once (CHILD_FAILED, naming the child); it does not run again',
+    },
+    CONTINUE: {
+      value: 'continue',
+      description: "Run the parent once every child has finished, the failure among its children's outcomes",
+    },
+    IGNORE: {
+      value: 'ignore',
+      description:
+        'Run the parent once every child has finished, leaving failed children out of the outcomes',
+    },
+  } as const,
+});
+
 export const LabelRef = builder.objectRef<{ key: string; value: string }>('Label').implement({
   fields: (t) => ({ key: t.exposeString('key'), value: t.exposeString('value') }),
 });
@@ -105,6 +124,12 @@ TaskRef.implement({
       resolve: (task) => task.dependsOn,
     }),
     onDependencyFailure: t.field({ type: DependencyPolicyEnum, resolve: (task) => task.onDependencyFailure }),
+    onChildFailure: t.field({
+      type: ChildFailurePolicyEnum,
+      description:
+        'What a failed child does to this task when it fans out, unless the fan-out says otherwise',
+      resolve: (task) => task.onChildFailure,
+    }),
     workflowId: t.exposeID('workflowId', {
       nullable: true,
       description: 'The workflow this task is a node of',
