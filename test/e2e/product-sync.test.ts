@@ -85,6 +85,28 @@ describe('product sync', () => {
     expect(failed.attempts[0]!.error).toMatchObject({ code: 'NOT_FOUND', retryable: false });
   });
 
+  it('fails a batch at its first failed product under FAIL_PARENT, and leaves it out under IGNORE', async () => {
+    const urls = [`${catalogue.url}/products/p1`, `${catalogue.url}/products/unknown-item`];
+    const [{ task: strict }, { task: lenient }] = await Promise.all([
+      t.engine.submit({ type: 'batch_products', params: { urls }, onChildFailure: 'fail_parent' }),
+      t.engine.submit({ type: 'batch_products', params: { urls }, onChildFailure: 'ignore' }),
+    ]);
+    await t.waitFor(
+      (all) =>
+        kinds(all, strict.id).includes('dead_lettered') && kinds(all, lenient.id).includes('succeeded'),
+      30_000,
+      'both batches',
+    );
+    const [failedBatch, okBatch] = await t.engine.store.getMany([strict.id, lenient.id]);
+    const failedChild = (await t.engine.store.children(strict.id)).find((c) => c.status === 'dead_lettered')!;
+    expect(failedBatch!.attempts.at(-1)!.error).toMatchObject({
+      code: 'CHILD_FAILED',
+      message: `child ${failedChild.id} failed: ${failedChild.attempts[0]!.error!.message}`,
+      retryable: false,
+    });
+    expect(okBatch!.result).toEqual({ total: 2, succeeded: 1, failed: 0, ignored: 1, failedIds: [] });
+  });
+
   it('reports progress as events while a search runs, ending at 100', async () => {
     const { task } = await t.engine.submit({
       type: 'search_keywords',

@@ -4,6 +4,8 @@ export interface BatchProductsResult {
   total: number;
   succeeded: number;
   failed: number;
+  /** Children that failed and were left out under the `ignore` policy (not in `failed`). */
+  ignored: number;
   /** Task ids of the children that failed, to inspect or retry. */
   failedIds: string[];
 }
@@ -15,6 +17,8 @@ export interface BatchProductsResult {
  * (n+1)*batch_size-1, so an operator can find one slice of a large batch. `batch_size` changes
  * nothing else: every child is submitted at once, and how many run together is the products
  * queue's concurrency. The second run, after every child has finished, counts their outcomes.
+ * What a failed child does to the batch is the task's `onChildFailure`: with `fail_parent` the
+ * batch fails at the first failed product and there is no second run.
  */
 export const batchProducts: TaskHandler<BatchProductsParams, BatchProductsResult> = async (params, ctx) => {
   const outcomes = await ctx.childOutcomes();
@@ -36,10 +40,12 @@ export const batchProducts: TaskHandler<BatchProductsParams, BatchProductsResult
   }
 
   const failedIds = outcomes.filter((outcome) => outcome.status === 'failed').map((outcome) => outcome.id);
+  // One child per URL was submitted; under `ignore`, the failed ones are not among the outcomes.
   const result = {
-    total: outcomes.length,
+    total: params.urls.length,
     succeeded: outcomes.length - failedIds.length,
     failed: failedIds.length,
+    ignored: Math.max(0, params.urls.length - outcomes.length),
     failedIds,
   };
   ctx.log(`${result.succeeded} of ${result.total} products synced, ${result.failed} failed`);

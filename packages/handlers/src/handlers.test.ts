@@ -132,9 +132,21 @@ describe('batch_products', () => {
       total: 3,
       succeeded: 2,
       failed: 1,
+      ignored: 0,
       failedIds: ['c2'],
     });
     expect(progress).toEqual([100]);
+  });
+
+  it('counts children left out under IGNORE, even when none is left', async () => {
+    const { ctx } = context({ childOutcomes: [] });
+    expect(await batchProducts({ urls, batch_size: 50 }, ctx)).toEqual({
+      total: 3,
+      succeeded: 0,
+      failed: 0,
+      ignored: 3,
+      failedIds: [],
+    });
   });
 });
 

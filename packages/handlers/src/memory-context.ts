@@ -1,6 +1,7 @@
 import {
   type ChildOutcome,
   createLogger,
+  type FanOutOptions,
   type HandlerContext,
   type Product,
   type TaskInput,
@@ -8,7 +9,10 @@ import {
 
 /** What the memory context's `fanOut` throws: the run ends there, as it does in a worker. */
 export class FannedOut extends Error {
-  constructor(readonly children: TaskInput[]) {
+  constructor(
+    readonly children: TaskInput[],
+    readonly options: FanOutOptions = {},
+  ) {
     super(`fanned out ${children.length} children`);
     this.name = 'FannedOut';
   }
@@ -66,8 +70,8 @@ export function memoryContext(options: MemoryContextOptions): MemoryContext {
       for (const product of batch) products.set(product.id, product);
       return batch.length;
     },
-    fanOut: async (children) => {
-      throw new FannedOut(children);
+    fanOut: async (children, fanOptions) => {
+      throw new FannedOut(children, fanOptions);
     },
     childOutcomes: async () => options.childOutcomes ?? null,
     logger: createLogger('handlers-test', 'silent'),
