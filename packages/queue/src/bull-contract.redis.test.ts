@@ -4,7 +4,7 @@
 // a field, an event name or a key fails here, not in production.
 import { randomBytes } from 'node:crypto';
 import { createRedis, Keys } from '@taskplane/core';
-import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { FlowProducer, type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderLua } from './scripts';
@@ -19,11 +19,13 @@ local queue, id = ARGV[2], ARGV[3]
 local entries = {}
 for i, e in ipairs(rcall('XRANGE', KEYS[1], '-', '+')) do
   local f = bullEntry(e[2])
+  local childQueue, childId = bullFailedChild(f.failedReason)
+  if childQueue then f.failedChild = {childQueue, childId} end
   if f.jobId == id then entries[#entries + 1] = f end
 end
 local found = {
   job = bullJob(queue, id) or false, worker = bullWorkerOf(queue, id) or false,
-  reasons = bullFailureReasons(queue, id), state = bullFinishedState(queue, id), entries = entries
+  reasons = bullFailureReasons(queue, id), failedReason = bullFailedReason(queue, id) or false, state = bullFinishedState(queue, id), entries = entries
 }
 local activeCount, activeIds = bullActiveJobs(queue, 10)
 found.active = {count = activeCount, ids = activeIds}
@@ -36,6 +38,7 @@ interface Probe {
   job: { name: string; data: string; timestamp: number; delay: number } | false;
   worker: string | false;
   reasons: string[] | Record<string, never>;
+  failedReason: string | false;
   state: 'missing' | 'finished' | 'alive';
   done?: boolean;
   /** BullMQ's active list; `ids` is `{}` when empty (cjson). */
@@ -48,6 +51,8 @@ interface Probe {
     progress?: number;
     result?: string;
     failedReason?: string;
+    /** Queue and id of the child whose failure failed this job (`failParentOnFailure`). */
+    failedChild?: [string, string];
   }[];
 }
 
@@ -154,6 +159,46 @@ describe('BullMQ storage as bull.lua reads it', () => {
       ['retries-exhausted', undefined],
     ]);
     expect(p.entries.at(-2)).toMatchObject({ kind: 'failed', failedReason: 'third' });
+  });
+
+  it('a child with failParentOnFailure fails its parent, whose reason names the child', async () => {
+    const flows = new FlowProducer({ connection: redis, prefix: keys.bullPrefix });
+    await flows.add({
+      name: 'parent',
+      queueName: QUEUE,
+      opts: { jobId: 'p1' },
+      children: [{ name: 'child', queueName: QUEUE, opts: { jobId: 'c1', failParentOnFailure: true } }],
+    });
+    await flows.close();
+    const parentFailed = new Promise<void>((resolve) => {
+      const worker = new Worker(
+        QUEUE,
+        async (job) => {
+          const error = new UnrecoverableError(`${job.id} broke`);
+          error.stack = error.message;
+          throw error;
+        },
+        { connection: createRedis({ url: REDIS_URL, role: 'worker' }), prefix: keys.bullPrefix },
+      );
+      worker.on('failed', (job) => {
+        if (job?.id === 'p1') resolve();
+      });
+      workers.push(worker);
+    });
+    await parentFailed;
+    const [parent, child] = [await probe('p1'), await probe('c1')];
+    expect(child.failedReason).toBe('c1 broke');
+    // The parent's handler never ran: BullMQ failed it on its next take, naming the child.
+    expect(parent.entries.map((e) => e.kind)).toEqual([
+      'added',
+      'waiting-children',
+      'waiting',
+      'active',
+      'failed',
+      'retries-exhausted',
+    ]);
+    expect(parent.entries[4]!.failedChild).toEqual([QUEUE, 'c1']);
+    expect(parent.failedReason).toBe(parent.entries[4]!.failedReason);
   });
 
   it('a retry after a backoff delay says when it runs, as a timestamp', async () => {
