@@ -22,6 +22,7 @@ import { clean } from './clean';
 import { logs, tail } from './events';
 import { health } from './health';
 import { type Output, record, show, table } from './output';
+import { repair } from './repair';
 import { schedules } from './schedules';
 import { stats } from './stats';
 import { submit, taskRecord } from './submit';
@@ -259,6 +260,7 @@ export const COMMANDS: Record<string, Command> = {
   health,
   stats,
   clean,
+  repair,
   schedules,
   workflow,
 };

@@ -19,6 +19,7 @@ Queues and workers
   health                exit 1 when the API, Redis or the workers are down
   stats [--queue Q] [--type T] [--watch]
   clean [--queue Q] [--status S] [--finished-before T] [--dry-run]
+  repair [--dry-run]    fix records, indexes and BullMQ that disagree (admin)
   queues
   workers
   dlq list|requeue|purge [--dry-run] [--type T] [--queue Q] [--label k=v]
@@ -181,6 +182,23 @@ Examples:
   taskplane clean --dry-run
   taskplane clean --queue products --status success --finished-before 7d
   taskplane clean --status cancelled --status dead_lettered --json`,
+  repair: `Usage: taskplane repair [--dry-run] [--json]
+
+Finds and fixes inconsistencies between task records, their indexes and BullMQ, listing each finding
+with what is done about it (needs an admin token):
+  INDEX_ENTRY_WITHOUT_RECORD    an index entry whose record is gone: the entry is removed
+  TASK_WITHOUT_JOB              a pending or running task whose BullMQ job is gone and that no live
+                                worker runs: it is failed and dead-lettered, so "dlq requeue" can run
+                                it again (re-adding the job by itself could run work twice)
+  ORPHANED_LOCK                 a BullMQ job lock without an active job: the lock is deleted
+  IDEMPOTENCY_KEY_WITHOUT_TASK  a persistent idempotency key naming no task: the key is deleted
+The API walks the keys in bounded steps (SCAN); each check and its fix happen in one script call.
+--dry-run reports the same findings and changes nothing.
+
+Examples:
+  taskplane repair --dry-run
+  taskplane repair
+  taskplane repair --json | jq '.findings | length'`,
   logs: `Usage: taskplane logs <id> [-f|--follow] [--json]
 
 Prints a task's log lines. With -f, keeps printing new lines as the worker writes them and exits
