@@ -26,6 +26,7 @@ import { repair } from './repair';
 import { schedules } from './schedules';
 import { stats } from './stats';
 import { submit, taskRecord } from './submit';
+import { tune } from './tune';
 import { workflow } from './workflows';
 
 /** What a command gets: its arguments, a client, where to write, and a signal that stops `watch`. */
@@ -261,6 +262,7 @@ export const COMMANDS: Record<string, Command> = {
   stats,
   clean,
   repair,
+  tune,
   schedules,
   workflow,
 };

@@ -20,6 +20,7 @@ Queues and workers
   stats [--queue Q] [--type T] [--watch]
   clean [--queue Q] [--status S] [--finished-before T] [--dry-run]
   repair [--dry-run]    fix records, indexes and BullMQ that disagree (admin)
+  tune                  findings with their evidence and a suggested change each
   queues
   workers
   dlq list|requeue|purge [--dry-run] [--type T] [--queue Q] [--label k=v]
@@ -199,6 +200,23 @@ Examples:
   taskplane repair --dry-run
   taskplane repair
   taskplane repair --json | jq '.findings | length'`,
+  tune: `Usage: taskplane tune [--json]
+
+Diagnostics an operator can act on, each with its evidence and a suggested change, from what the
+API exposes (queues and their settings, the queueStats window, workers online, Redis memory):
+  no_workers                    no worker process online
+  no_consumer                   pending tasks in a queue no worker consumes
+  paused_with_work              a paused queue with pending tasks
+  concurrency_below_rate_limit  the workers' slots cannot reach the queue's rate limit at its run time
+  saturated                     every slot busy and more pending than slots (no rate limit)
+  high_failure_rate             more than 20% of recent attempts failed (or the API's own alert)
+  dead_letters                  dead-lettered tasks waiting for a decision
+  redis_memory                  Redis above 80% of maxmemory
+It changes nothing. Exit code 0 whatever it finds (use health for probes).
+
+Examples:
+  taskplane tune
+  taskplane tune --json | jq -r '.findings[].suggestion'`,
   logs: `Usage: taskplane logs <id> [-f|--follow] [--json]
 
 Prints a task's log lines. With -f, keeps printing new lines as the worker writes them and exits

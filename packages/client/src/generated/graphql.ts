@@ -2009,6 +2009,12 @@ export type RepairMutation = {
       };
 };
 
+export type RedisMemoryQueryVariables = Exact<{ [key: string]: never }>;
+
+export type RedisMemoryQuery = {
+  redisMemory: { usedBytes: number; maxBytes: number | null; policy: string };
+};
+
 export const AttemptErrorFieldsFragmentDoc = {
   kind: 'Document',
   definitions: [
@@ -8348,3 +8354,30 @@ export const RepairDocument = {
     },
   ],
 } as unknown as DocumentNode<RepairMutation, RepairMutationVariables>;
+export const RedisMemoryDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'RedisMemory' },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'redisMemory' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'usedBytes' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'maxBytes' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'policy' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<RedisMemoryQuery, RedisMemoryQueryVariables>;

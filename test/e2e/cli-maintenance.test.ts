@@ -1,15 +1,24 @@
-// `taskplane repair` as an operator runs it: the real binary against a real API, worker and Redis,
-// on a store broken on purpose by raw writes (the way a bug, an old version or a crash leaves it).
+// `taskplane repair` and `tune` as an operator runs them: the real binary against a real API, worker
+// and Redis. Repair works on a store broken on purpose by raw writes (the way a bug, an old version
+// or a crash leaves it).
 import { createRedis, Keys } from '@taskplane/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedRedisUrl } from '../helpers';
-import { ADMIN_TOKEN, product, type Stack, startStack, submit, testLabel } from './api-fixture';
+import {
+  ADMIN_TOKEN,
+  product,
+  type Stack,
+  startStack,
+  submit,
+  testLabel,
+  waitForStatus,
+} from './api-fixture';
 import { runCli } from './cli-binary';
 
 let stack: Stack;
 let redis: ReturnType<typeof createRedis>;
 beforeAll(async () => {
-  stack = await startStack('cli-repair');
+  stack = await startStack('cli-maint', { config: { monitoring: { stats_interval: '500ms' } } });
   redis = createRedis({ url: sharedRedisUrl(), role: 'worker' });
 }, 60_000);
 afterAll(async () => {
@@ -93,5 +102,58 @@ describe('taskplane repair', () => {
     const again = await repair('--dry-run');
     expect(again).toMatchObject({ dryRun: true, complete: true, findings: [] });
     expect((await runCli(env(), ['repair', '--dry-run'])).stdout).toMatch(/^nothing to repair;/m);
+  }, 60_000);
+});
+
+interface Tune {
+  findings: { code: string; queue: string | null; evidence: string; suggestion: string }[];
+  memory: { usedBytes: number };
+}
+
+describe('taskplane tune', () => {
+  it('finds a paused queue with work and concurrency below the rate limit, with evidence and a fix', async () => {
+    const label = testLabel();
+    // A run time for the stats window: 100 ms a task.
+    const ran = await submit(stack.admin, product(stack.catalogue, label, 'p1?latency=100'));
+    await waitForStatus(stack.admin, ran.id);
+    expect(
+      await stack.admin.setQueueRateLimit({ name: 'products', max: 10_000, durationMs: 1_000 }),
+    ).toMatchObject({ __typename: 'Queue' });
+    expect((await runCli(env(), ['pause', 'products'])).code).toBe(0);
+    await submit(stack.admin, product(stack.catalogue, label));
+    try {
+      let report: Tune | undefined;
+      await expect
+        .poll(
+          async () => {
+            const result = await runCli(env(), ['tune', '--json']);
+            expect(result).toMatchObject({ code: 0, stderr: '' });
+            report = JSON.parse(result.stdout) as Tune;
+            return report.findings.filter((f) => f.queue === 'products').map((f) => f.code);
+          },
+          { timeout: 20_000, interval: 250 },
+        )
+        .toEqual(expect.arrayContaining(['paused_with_work', 'concurrency_below_rate_limit']));
+      const limited = report!.findings.find((f) => f.code === 'concurrency_below_rate_limit')!;
+      expect(limited.evidence).toMatch(
+        /rate limit 10000 per 1000 ms at \d+ ms a task needs \d+ slots; the workers give 5/,
+      );
+      expect(limited.suggestion).toMatch(/^taskplane concurrency products \d+$/);
+      expect(report!.findings.find((f) => f.code === 'paused_with_work')).toMatchObject({
+        evidence: 'paused with 1 pending',
+        suggestion: 'taskplane resume products',
+      });
+      expect(report!.memory.usedBytes).toBeGreaterThan(0);
+
+      const human = await runCli(env(), ['tune']);
+      expect(human.code).toBe(0);
+      expect(human.stdout).toMatch(/^SEVERITY\s+QUEUE\s+FINDING\s+EVIDENCE\s+SUGGESTION/);
+      expect(human.stdout).toMatch(
+        /^warning\s+products\s+paused_with_work\s+paused with 1 pending\s+taskplane resume products$/m,
+      );
+    } finally {
+      await runCli(env(), ['resume', 'products']);
+      await stack.admin.setQueueRateLimit({ name: 'products', max: null, durationMs: null });
+    }
   }, 60_000);
 });
