@@ -1,5 +1,6 @@
 import { type RepairMutation, unwrap } from '@taskplane/client';
 import { parse, positionals } from './args';
+import { COMMAND_TABLE } from './command-table';
 import type { CommandContext } from './commands';
 import { table } from './output';
 
@@ -11,7 +12,7 @@ type Finding = Page['findings'][number];
  * server) to the end and lists every finding with what is, or with --dry-run would be, done.
  */
 export async function repair(context: CommandContext): Promise<void> {
-  const parsed = parse(context.argv, { 'dry-run': { type: 'boolean', default: false } });
+  const parsed = parse(context.argv, COMMAND_TABLE.repair.options);
   positionals(parsed, []);
   const dryRun = parsed.values['dry-run'] === true;
   const findings: Finding[] = [];

@@ -47,6 +47,9 @@ Workflows
 Access
   token create <name> <viewer|operator|admin>
 
+Shell
+  completion bash|zsh|fish      prints a completion script (see "taskplane completion --help")
+
 Options
   --url URL      GraphQL endpoint (env TASKPLANE_URL, default http://127.0.0.1:4000/graphql)
   --token TOKEN  API token (env TASKPLANE_TOKEN)
@@ -200,6 +203,14 @@ Examples:
   taskplane repair --dry-run
   taskplane repair
   taskplane repair --json | jq '.findings | length'`,
+  completion: `Usage: taskplane completion bash|zsh|fish
+
+Prints a shell completion script for commands, their actions and their options.
+
+Examples:
+  source <(taskplane completion bash)           # in ~/.bashrc
+  source <(taskplane completion zsh)            # in ~/.zshrc, after compinit
+  taskplane completion fish | source            # in ~/.config/fish/config.fish`,
   tune: `Usage: taskplane tune [--json]
 
 Diagnostics an operator can act on, each with its evidence and a suggested change, from what the
