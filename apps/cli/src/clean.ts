@@ -1,6 +1,7 @@
 import type { BulkOperationFieldsFragment, TaskStatus } from '@taskplane/client';
 import { unwrap } from '@taskplane/client';
 import { listOption, parse, positionals, stringOption, UsageError } from './args';
+import { COMMAND_TABLE } from './command-table';
 import type { CommandContext } from './commands';
 import { show, table } from './output';
 import { progress } from './progress';
@@ -29,12 +30,7 @@ interface Part {
  * the bulkOperation subscription behind one progress bar.
  */
 export async function clean(context: CommandContext): Promise<number> {
-  const parsed = parse(context.argv, {
-    queue: { type: 'string', multiple: true },
-    status: { type: 'string', multiple: true },
-    'finished-before': { type: 'string' },
-    'dry-run': { type: 'boolean', default: false },
-  });
+  const parsed = parse(context.argv, COMMAND_TABLE.clean.options);
   positionals(parsed, []);
   const statuses = listOption(parsed, 'status')
     .flatMap((s) => s.split(','))

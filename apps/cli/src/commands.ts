@@ -8,23 +8,17 @@ import {
   TaskplaneClientError,
   unwrap,
 } from '@taskplane/client';
-import {
-  FILTER_OPTIONS,
-  filter,
-  integer,
-  intOption,
-  parse,
-  positionals,
-  stringOption,
-  UsageError,
-} from './args';
+import { filter, integer, intOption, parse, positionals, stringOption, UsageError } from './args';
 import { clean } from './clean';
+import { COMMAND_TABLE } from './command-table';
 import { logs, tail } from './events';
 import { health } from './health';
 import { type Output, record, show, table } from './output';
+import { repair } from './repair';
 import { schedules } from './schedules';
 import { stats } from './stats';
 import { submit, taskRecord } from './submit';
+import { tune } from './tune';
 import { workflow } from './workflows';
 
 /** What a command gets: its arguments, a client, where to write, and a signal that stops `watch`. */
@@ -91,11 +85,7 @@ async function get(context: CommandContext) {
 }
 
 async function list(context: CommandContext) {
-  const { parsed } = args(context, [], {
-    ...FILTER_OPTIONS,
-    first: { type: 'string' },
-    after: { type: 'string' },
-  });
+  const { parsed } = args(context, [], COMMAND_TABLE.list.options);
   const page = await context.client.tasks({
     filter: filter(parsed),
     first: intOption(parsed, 'first') ?? 50,
@@ -110,7 +100,7 @@ async function list(context: CommandContext) {
 }
 
 async function cancel(context: CommandContext) {
-  const { parsed, values } = args(context, ['id'], { reason: { type: 'string' } });
+  const { parsed, values } = args(context, ['id'], COMMAND_TABLE.cancel.options);
   showTask(
     context.output,
     unwrap(await context.client.cancelTask(values[0]!, stringOption(parsed, 'reason')), 'Task'),
@@ -155,11 +145,7 @@ async function workers(context: CommandContext) {
 }
 
 async function dlq(context: CommandContext) {
-  const { parsed, values } = args(context, ['list|requeue|purge'], {
-    ...FILTER_OPTIONS,
-    first: { type: 'string' },
-    'dry-run': { type: 'boolean', default: false },
-  });
+  const { parsed, values } = args(context, ['list|requeue|purge'], COMMAND_TABLE.dlq.options);
   const action = values[0];
   const variables = { filter: filter(parsed), dryRun: parsed.values['dry-run'] === true };
   if (action === 'list') {
@@ -198,7 +184,7 @@ function showQueue(context: CommandContext, result: QueueResult) {
 }
 
 async function concurrency(context: CommandContext) {
-  const { parsed, values } = args(context, ['queue', 'n'], { global: { type: 'string' } });
+  const { parsed, values } = args(context, ['queue', 'n'], COMMAND_TABLE.concurrency.options);
   const [name, n] = values as [string, string];
   showQueue(
     context,
@@ -259,6 +245,8 @@ export const COMMANDS: Record<string, Command> = {
   health,
   stats,
   clean,
+  repair,
+  tune,
   schedules,
   workflow,
 };

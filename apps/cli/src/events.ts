@@ -1,6 +1,7 @@
 import type { TaskEvent, TaskEventKind, TaskStatus } from '@taskplane/client';
 import { TaskplaneClientError } from '@taskplane/client';
-import { FILTER_OPTIONS, filter, listOption, parse, positionals, stringOption, UsageError } from './args';
+import { filter, listOption, parse, positionals, stringOption, UsageError } from './args';
+import { COMMAND_TABLE } from './command-table';
 import type { CommandContext } from './commands';
 import { type Output, paint, status } from './output';
 
@@ -62,11 +63,7 @@ function kinds(values: string[]): TaskEventKind[] {
 
 /** `watch` and `tail`: task events live, with their detail, until Ctrl-C. */
 export async function tail(context: CommandContext): Promise<void> {
-  const parsed = parse(context.argv, {
-    ...FILTER_OPTIONS,
-    kind: { type: 'string', multiple: true },
-    after: { type: 'string' },
-  });
+  const parsed = parse(context.argv, COMMAND_TABLE.tail.options);
   positionals(parsed, []);
   const only = kinds(listOption(parsed, 'kind'));
   const events = context.client.watchTaskEvents({
@@ -86,7 +83,7 @@ export async function tail(context: CommandContext): Promise<void> {
  * is printed once (matched by its text against the lines already printed).
  */
 export async function logs(context: CommandContext): Promise<number> {
-  const parsed = parse(context.argv, { follow: { type: 'boolean', short: 'f', default: false } });
+  const parsed = parse(context.argv, COMMAND_TABLE.logs.options);
   const [id] = positionals(parsed, ['id']) as [string];
   const cursor = await context.client.eventCursor();
   const task = await context.client.task(id);

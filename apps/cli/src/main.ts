@@ -1,6 +1,7 @@
 import { createClient, TaskplaneClientError } from '@taskplane/client';
 import { parse, stringOption, UsageError } from './args';
 import { COMMANDS } from './commands';
+import { completionCommand } from './completion';
 import { resolveConnection } from './config-file';
 import { commandHelp, USAGE } from './usage';
 import { workerCommand } from './worker';
@@ -22,13 +23,15 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   let client: ReturnType<typeof createClient> | null = null;
   try {
     const command = COMMANDS[name];
-    if (!command && name !== 'worker') throw new UsageError(`unknown command "${name}"`);
+    if (!command && name !== 'worker' && name !== 'completion')
+      throw new UsageError(`unknown command "${name}"`);
     const global = parse(rest, {}, true);
     if (global.values.help) {
       out(commandHelp(name) ?? USAGE);
       return 0;
     }
     if (name === 'worker') return await workerCommand(rest, env);
+    if (name === 'completion') return completionCommand(rest, (text) => process.stdout.write(text));
     const tty = process.stdout.isTTY === true;
     const connection = resolveConnection(
       {

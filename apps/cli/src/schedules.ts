@@ -5,6 +5,7 @@ import {
   unwrap,
 } from '@taskplane/client';
 import { intOption, json, labels, parse, stringOption, UsageError } from './args';
+import { COMMAND_TABLE } from './command-table';
 import type { CommandContext } from './commands';
 import { record, show, table } from './output';
 
@@ -41,20 +42,7 @@ function choice<T extends string>(value: string | undefined, allowed: string[], 
 
 /** `taskplane schedules ls|add|rm|pause|resume|trigger|next`. */
 export async function schedules(context: CommandContext): Promise<void> {
-  const parsed = parse(context.argv, {
-    first: { type: 'string' },
-    cron: { type: 'string' },
-    tz: { type: 'string' },
-    every: { type: 'string' },
-    params: { type: 'string' },
-    overlap: { type: 'string' },
-    missed: { type: 'string' },
-    label: { type: 'string', multiple: true },
-    queue: { type: 'string' },
-    priority: { type: 'string' },
-    paused: { type: 'boolean', default: false },
-    count: { type: 'string' },
-  });
+  const parsed = parse(context.argv, COMMAND_TABLE.schedules.options);
   const [action, ...rest] = parsed.positionals;
   const { client, output } = context;
   const one = () => {

@@ -1,5 +1,6 @@
 import type { QueueStatsSubscription } from '@taskplane/client';
 import { listOption, parse, positionals, UsageError } from './args';
+import { COMMAND_TABLE } from './command-table';
 import type { CommandContext } from './commands';
 import { paint, table } from './output';
 
@@ -46,11 +47,7 @@ function render(context: CommandContext, stats: QueueStats[]): void {
  * run on.
  */
 export async function stats(context: CommandContext): Promise<void> {
-  const parsed = parse(context.argv, {
-    queue: { type: 'string', multiple: true },
-    type: { type: 'string', multiple: true },
-    watch: { type: 'boolean', short: 'w', default: false },
-  });
+  const parsed = parse(context.argv, COMMAND_TABLE.stats.options);
   positionals(parsed, []);
   const names = new Set(listOption(parsed, 'queue'));
   const types = listOption(parsed, 'type');

@@ -8,6 +8,7 @@ import {
   unwrap,
 } from '@taskplane/client';
 import { intOption, json, labels, parse, positionals, stringOption, UsageError } from './args';
+import { COMMAND_TABLE } from './command-table';
 import type { CommandContext } from './commands';
 import { FINISHED } from './events';
 import { type Output, record, show, status } from './output';
@@ -49,17 +50,7 @@ function order(text: string | undefined): TaskOrder | null {
  * With --wait the exit code is the task's outcome: 0 succeeded, 1 anything else (with its error).
  */
 export async function submit(context: CommandContext): Promise<number> {
-  const parsed = parse(context.argv, {
-    params: { type: 'string' },
-    priority: { type: 'string' },
-    label: { type: 'string', multiple: true },
-    delay: { type: 'string' },
-    'idempotency-key': { type: 'string' },
-    queue: { type: 'string' },
-    order: { type: 'string' },
-    wait: { type: 'boolean', default: false },
-    bulk: { type: 'string' },
-  });
+  const parsed = parse(context.argv, COMMAND_TABLE.submit.options);
   const bulk = stringOption(parsed, 'bulk');
   if (bulk !== undefined) {
     positionals(parsed, []);

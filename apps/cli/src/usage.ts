@@ -19,6 +19,8 @@ Queues and workers
   health                exit 1 when the API, Redis or the workers are down
   stats [--queue Q] [--type T] [--watch]
   clean [--queue Q] [--status S] [--finished-before T] [--dry-run]
+  repair [--dry-run]    fix records, indexes and BullMQ that disagree (admin)
+  tune                  findings with their evidence and a suggested change each
   queues
   workers
   dlq list|requeue|purge [--dry-run] [--type T] [--queue Q] [--label k=v]
@@ -44,6 +46,9 @@ Workflows
 
 Access
   token create <name> <viewer|operator|admin>
+
+Shell
+  completion bash|zsh|fish      prints a completion script (see "taskplane completion --help")
 
 Options
   --url URL      GraphQL endpoint (env TASKPLANE_URL, default http://127.0.0.1:4000/graphql)
@@ -181,6 +186,48 @@ Examples:
   taskplane clean --dry-run
   taskplane clean --queue products --status success --finished-before 7d
   taskplane clean --status cancelled --status dead_lettered --json`,
+  repair: `Usage: taskplane repair [--dry-run] [--json]
+
+Finds and fixes inconsistencies between task records, their indexes and BullMQ, listing each finding
+with what is done about it (needs an admin token):
+  INDEX_ENTRY_WITHOUT_RECORD    an index entry whose record is gone: the entry is removed
+  TASK_WITHOUT_JOB              a pending or running task whose BullMQ job is gone and that no live
+                                worker runs: it is failed and dead-lettered, so "dlq requeue" can run
+                                it again (re-adding the job by itself could run work twice)
+  ORPHANED_LOCK                 a BullMQ job lock without an active job: the lock is deleted
+  IDEMPOTENCY_KEY_WITHOUT_TASK  a persistent idempotency key naming no task: the key is deleted
+The API walks the keys in bounded steps (SCAN); each check and its fix happen in one script call.
+--dry-run reports the same findings and changes nothing.
+
+Examples:
+  taskplane repair --dry-run
+  taskplane repair
+  taskplane repair --json | jq '.findings | length'`,
+  completion: `Usage: taskplane completion bash|zsh|fish
+
+Prints a shell completion script for commands, their actions and their options.
+
+Examples:
+  source <(taskplane completion bash)           # in ~/.bashrc
+  source <(taskplane completion zsh)            # in ~/.zshrc, after compinit
+  taskplane completion fish | source            # in ~/.config/fish/config.fish`,
+  tune: `Usage: taskplane tune [--json]
+
+Diagnostics an operator can act on, each with its evidence and a suggested change, from what the
+API exposes (queues and their settings, the queueStats window, workers online, Redis memory):
+  no_workers                    no worker process online
+  no_consumer                   pending tasks in a queue no worker consumes
+  paused_with_work              a paused queue with pending tasks
+  concurrency_below_rate_limit  the workers' slots cannot reach the queue's rate limit at its run time
+  saturated                     every slot busy and more pending than slots (no rate limit)
+  high_failure_rate             more than 20% of recent attempts failed (or the API's own alert)
+  dead_letters                  dead-lettered tasks waiting for a decision
+  redis_memory                  Redis above 80% of maxmemory
+It changes nothing. Exit code 0 whatever it finds (use health for probes).
+
+Examples:
+  taskplane tune
+  taskplane tune --json | jq -r '.findings[].suggestion'`,
   logs: `Usage: taskplane logs <id> [-f|--follow] [--json]
 
 Prints a task's log lines. With -f, keeps printing new lines as the worker writes them and exits

@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@taskplane/core';
 import { intOption, parse, positionals, stringOption, UsageError } from './args';
+import { COMMAND_TABLE } from './command-table';
 
 const WORKER_MAIN = fileURLToPath(new URL('../../worker/src/main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -45,7 +46,7 @@ function concurrencyEnv(
  * it asks the worker to stop once, and a second Ctrl-C kills it, after saying so.
  */
 export async function workerCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const parsed = parse(argv, { queues: { type: 'string' }, concurrency: { type: 'string' } });
+  const parsed = parse(argv, COMMAND_TABLE.worker.options);
   const [action] = positionals(parsed, ['start']);
   if (action !== 'start') throw new UsageError(`worker takes start, got "${action}"`);
   const queues = stringOption(parsed, 'queues')

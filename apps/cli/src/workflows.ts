@@ -8,6 +8,7 @@ import {
 } from '@taskplane/client';
 import { parse as parseYaml } from 'yaml';
 import { parse, UsageError } from './args';
+import { COMMAND_TABLE } from './command-table';
 import type { CommandContext } from './commands';
 import { record, show, table } from './output';
 
@@ -75,7 +76,7 @@ function workflowRecord(context: CommandContext, w: WorkflowFieldsFragment): voi
 
 /** `taskplane workflow submit <file>|get <id>|watch <id>|ls`. */
 export async function workflow(context: CommandContext): Promise<void> {
-  const parsed = parse(context.argv, { first: { type: 'string' }, status: { type: 'string' } });
+  const parsed = parse(context.argv, COMMAND_TABLE.workflow.options);
   const [action, ...rest] = parsed.positionals;
   const { client, output } = context;
   const one = (what: string) => {

@@ -23,6 +23,8 @@ import {
   QueueDocument,
   QueueStatsDocument,
   QueuesDocument,
+  RedisMemoryDocument,
+  RepairDocument,
   RequeueDeadLettersDocument,
   type RequeueDeadLettersMutationVariables,
   ResumeQueueDocument,
@@ -187,6 +189,11 @@ export function createClient(options: ClientOptions) {
     submitWorkflow: async (name: string, nodes: WorkflowNodeInput[]) =>
       (await request(SubmitWorkflowDocument, { name, nodes })).submitWorkflow,
     revokeApiToken: async (id: string) => (await request(RevokeApiTokenDocument, { id })).revokeApiToken,
+    /** Redis memory use against its limit (viewer). */
+    redisMemory: async () => (await request(RedisMemoryDocument, {})).redisMemory,
+    /** One bounded step of a repair walk (admin): pass the returned cursor as `after` until it is null. */
+    repair: async (dryRun: boolean, after: string | null = null) =>
+      (await request(RepairDocument, { dryRun, after })).repair,
 
     /**
      * Task events matching the filter, live. Each event's cursor is remembered; when the socket

@@ -18,6 +18,21 @@ export class Keys {
   bullQueue(queue: string): string {
     return `${this.bullPrefix}:${queue}`;
   }
+  /**
+   * What ends a BullMQ job's lock key (`<job key>:lock`, a string with a TTL while a worker holds
+   * the job); the repair walk recognises locks by it (see scripts/bull.lua, bullOrphanedLock).
+   */
+  get bullLockSuffix(): string {
+    return ':lock';
+  }
+  /** A BullMQ job's hash (written only by BullMQ and scripts/bull.lua; tests read it). */
+  bullJob(queue: string, id: string): string {
+    return `${this.bullQueue(queue)}:${id}`;
+  }
+  /** A BullMQ job's lock. */
+  bullJobLock(queue: string, id: string): string {
+    return `${this.bullJob(queue, id)}${this.bullLockSuffix}`;
+  }
   /** What the scripts append `<queue>:<job id>` to for a BullMQ job's hash (see scripts/bull.lua). */
   get bullKeyPrefix(): string {
     return `${this.bullPrefix}:`;

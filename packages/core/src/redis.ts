@@ -85,6 +85,25 @@ export async function checkRedisServer(redis: Redis, url: string): Promise<Redis
   return { version, maxmemoryPolicy };
 }
 
+export interface RedisMemory {
+  /** Bytes Redis has allocated (`used_memory`). */
+  usedBytes: number;
+  /** Its limit (`maxmemory`), or null when it has none (0). */
+  maxBytes: number | null;
+  policy: string;
+}
+
+/** Redis's memory use and limit, from INFO memory (allowed where CONFIG is not). */
+export async function redisMemory(redis: Redis): Promise<RedisMemory> {
+  const info = await redis.info('memory');
+  const max = Number(infoField(info, 'maxmemory') ?? 0);
+  return {
+    usedBytes: Number(infoField(info, 'used_memory') ?? 0),
+    maxBytes: max > 0 ? max : null,
+    policy: infoField(info, 'maxmemory_policy') ?? 'unknown',
+  };
+}
+
 /** Resolve once the connection is ready; a producer connection refuses commands before that. */
 export async function waitReady(redis: Redis, timeoutMs = 5000): Promise<void> {
   if (redis.status === 'ready') return;

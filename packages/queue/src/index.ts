@@ -11,6 +11,7 @@ export * from './leader-lease';
 export * from './presence';
 export * from './projector';
 export * from './queue-settings';
+export * from './repair';
 export * from './retention';
 export * from './schedules/apply-config';
 export * from './schedules/schedule-events';

@@ -37,6 +37,7 @@ const SCRIPTS = {
   tpClaimIdempotency: { lua: load('claim-idempotency') },
   tpScheduleTick: { lua: load('schedule-tick'), numberOfKeys: 4 },
   tpPreempt: { lua: load('preempt'), numberOfKeys: 2 },
+  tpRepair: { lua: load('repair'), numberOfKeys: 1 },
 } as const;
 
 type ScriptArg = string | number;
@@ -49,6 +50,7 @@ export interface ScriptedRedis extends Redis {
   tpClaimIdempotency(numKeys: number, ...args: ScriptArg[]): Promise<string[]>;
   tpScheduleTick(...args: ScriptArg[]): Promise<number>;
   tpPreempt(...args: ScriptArg[]): Promise<string[]>;
+  tpRepair(...args: ScriptArg[]): Promise<string[]>;
 }
 
 export function withScripts(redis: Redis): ScriptedRedis {

@@ -1,3 +1,4 @@
+import { type RedisMemory, redisMemory } from '@taskplane/core';
 import { listWorkers } from '@taskplane/queue';
 import { builder } from '../builder';
 
@@ -25,5 +26,23 @@ builder.queryField('health', (t) =>
       const workers = (await listWorkers(ctx.redis, ctx.keys)).length;
       return { status: workers > 0 ? 'ok' : 'degraded', redisVersion: ctx.redisVersion, workers };
     },
+  }),
+);
+
+const RedisMemoryRef = builder.objectRef<RedisMemory>('RedisMemory').implement({
+  description: 'Redis memory use against its limit (INFO memory)',
+  fields: (t) => ({
+    usedBytes: t.exposeFloat('usedBytes'),
+    maxBytes: t.exposeFloat('maxBytes', { nullable: true, description: 'null when Redis has no limit' }),
+    policy: t.exposeString('policy', { description: 'maxmemory-policy (Taskplane requires noeviction)' }),
+  }),
+});
+
+builder.queryField('redisMemory', (t) =>
+  t.field({
+    type: RedisMemoryRef,
+    authScopes: { viewer: true },
+    description: 'How close Redis is to its memory limit (for taskplane tune)',
+    resolve: (_root, _args, ctx) => redisMemory(ctx.redis),
   }),
 );

@@ -15,6 +15,7 @@ import './bulk-operation';
 import './token';
 import './schedule';
 import './workflow';
+import './repair';
 
 /** The whole API schema. */
 export const schema = builder.toSchema();

@@ -62,6 +62,12 @@ export type LabelInput = {
   value: string;
 };
 
+export type RepairFindingKind =
+  | 'IDEMPOTENCY_KEY_WITHOUT_TASK'
+  | 'INDEX_ENTRY_WITHOUT_RECORD'
+  | 'ORPHANED_LOCK'
+  | 'TASK_WITHOUT_JOB';
+
 export type Role = 'ADMIN' | 'OPERATOR' | 'VIEWER';
 
 export type ScheduleEventKind = 'CREATED' | 'DELETED' | 'FIRED' | 'SKIPPED' | 'UPDATED';
@@ -1982,6 +1988,42 @@ export type WorkflowEventsSubscription = {
     at: string;
     workflow: { status: WorkflowStatus } | null;
   };
+};
+
+export type RepairMutationVariables = Exact<{
+  dryRun: boolean;
+  after?: string | null | undefined;
+}>;
+
+export type RepairMutation = {
+  repair:
+    | { __typename: 'ForbiddenError'; code: string; message: string }
+    | {
+        __typename: 'RepairPage';
+        dryRun: boolean;
+        cursor: string | null;
+        examined: number;
+        findings: Array<{
+          kind: RepairFindingKind;
+          subject: string;
+          member: string;
+          detail: string;
+          action: string;
+        }>;
+      }
+    | { __typename: 'UnauthenticatedError'; code: string; message: string }
+    | {
+        __typename: 'ValidationError';
+        code: string;
+        message: string;
+        fields: Array<{ path: string; message: string }>;
+      };
+};
+
+export type RedisMemoryQueryVariables = Exact<{ [key: string]: never }>;
+
+export type RedisMemoryQuery = {
+  redisMemory: { usedBytes: number; maxBytes: number | null; policy: string };
 };
 
 export const AttemptErrorFieldsFragmentDoc = {
@@ -8211,3 +8253,142 @@ export const WorkflowEventsDocument = {
     },
   ],
 } as unknown as DocumentNode<WorkflowEventsSubscription, WorkflowEventsSubscriptionVariables>;
+export const RepairDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'Repair' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'dryRun' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'Boolean' } },
+          },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'repair' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'dryRun' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'dryRun' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'after' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+                {
+                  kind: 'InlineFragment',
+                  typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'RepairPage' } },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'dryRun' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'cursor' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'examined' } },
+                      {
+                        kind: 'Field',
+                        name: { kind: 'Name', value: 'findings' },
+                        selectionSet: {
+                          kind: 'SelectionSet',
+                          selections: [
+                            { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'subject' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'member' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'detail' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'action' } },
+                          ],
+                        },
+                      },
+                    ],
+                  },
+                },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ErrorFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ErrorFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Error' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+          {
+            kind: 'InlineFragment',
+            typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ValidationError' } },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'fields' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'path' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<RepairMutation, RepairMutationVariables>;
+export const RedisMemoryDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'RedisMemory' },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'redisMemory' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'usedBytes' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'maxBytes' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'policy' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<RedisMemoryQuery, RedisMemoryQueryVariables>;

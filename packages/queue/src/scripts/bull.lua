@@ -140,3 +140,20 @@ local function bullEntry(raw)
     result = f.returnvalue, failedReason = f.failedReason
   }
 end
+
+-- A job's lock (`<job key>:lock`) is orphaned when the job is not in the queue's active list: BullMQ
+-- sets the lock and pushes the job there in one script (moveToActive) and drops both in one
+-- (moveToFinished), so a lock without an active job is held by nobody. True when it was found
+-- (and removed, unless `dryRun`).
+local function bullOrphanedLock(queue, id, dryRun)
+  local key = bullJobKey(queue, id) .. ':lock'
+  if rcall('EXISTS', key) == 0 then return false end
+  if rcall('LPOS', BULL .. queue .. ':active', id) then return false end
+  if not dryRun then rcall('DEL', key) end
+  return true
+end
+
+-- Whether a job exists in BullMQ in any state (its hash is there).
+local function bullJobExists(queue, id)
+  return rcall('EXISTS', bullJobKey(queue, id)) == 1
+end
