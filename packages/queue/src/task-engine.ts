@@ -105,6 +105,8 @@ export interface SubmitOptions {
 }
 
 const PROJECT_BATCH = 1000;
+/** How long a submit trusts queue settings it read (preemption): a change made elsewhere applies within this. */
+const SETTINGS_FRESH_MS = 1000;
 
 /**
  * How far ahead a job that waits on dependencies is "parked" in BullMQ's delayed set: far enough
@@ -189,6 +191,11 @@ export class TaskEngine {
   private names: string[] | null = null;
   /** The newest BullMQ event each queue's projection got to in this process. */
   private readonly applied = new Map<string, string>();
+  /**
+   * Queue settings as a submit checks them for preemption, kept `SETTINGS_FRESH_MS`: reading them
+   * on every submit was a third round trip on the hot path for a setting that rarely changes.
+   */
+  private readonly recentSettings = new Map<string, { settings: QueueSettings; until: number }>();
 
   constructor(options: TaskEngineOptions) {
     this.config = options.config;
@@ -523,7 +530,8 @@ export class TaskEngine {
    * only its own slots, not whether the queue as a whole is full. Best effort: a submit never
    * fails because a preemption could not be made, the task then waits its turn.
    *
-   * Cost per submit call: one settings read per queue; the rest only when a task qualifies.
+   * Cost per submit call: a settings read per queue at most once a second; the rest only when a
+   * task qualifies.
    */
   private async preemptFor(
     items: { id: string; queue: string; data: JobData; delay: number }[],
@@ -537,7 +545,7 @@ export class TaskEngine {
     }
     for (const [queue, candidates] of byQueue) {
       try {
-        const settings = await readQueueSettings(this.redis, this.keys, this.config, queue);
+        const settings = await this.submitSettings(queue);
         if (!settings.preemption) continue;
         const { below } = settings.preemption;
         const urgent = candidates
@@ -567,6 +575,16 @@ export class TaskEngine {
         this.logger.warn({ err: error, queue }, 'preemption failed; the task waits its turn');
       }
     }
+  }
+
+  /** A queue's settings, read at most once per `SETTINGS_FRESH_MS` (a change here applies at once). */
+  private async submitSettings(queue: string): Promise<QueueSettings> {
+    const now = Date.now();
+    const recent = this.recentSettings.get(queue);
+    if (recent && recent.until > now) return recent.settings;
+    const settings = await readQueueSettings(this.redis, this.keys, this.config, queue);
+    this.recentSettings.set(queue, { settings, until: now + SETTINGS_FRESH_MS });
+    return settings;
   }
 
   /** How many tasks of a queue can run at once now: its workers' concurrency, capped by the global cap. */
@@ -781,6 +799,7 @@ export class TaskEngine {
     this.assertQueue(queue);
     validateSettings(this.config, change);
     await writeQueueSettings(this.redis, this.keys, queue, change);
+    this.recentSettings.delete(queue);
     const settings = await this.queueSettings(queue);
     await this.applyLimits(queue, settings);
     await publishControl(this.redis, this.keys, { kind: ControlKind.Settings, queue });
