@@ -138,6 +138,23 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   return { promise, resolve };
 }
 
+/** Runs a bare BullMQ Worker with a no-op processor until `jobs` jobs of `queue` have completed. */
+export async function drainBare(
+  queue: string,
+  jobs: number,
+  options: { connection: Redis; prefix: string; concurrency: number },
+): Promise<void> {
+  let done = 0;
+  const finished = deferred();
+  const worker = new Worker(queue, async () => ({ ok: true }), options);
+  worker.on('error', () => {});
+  worker.on('completed', () => {
+    if (++done === jobs) finished.resolve();
+  });
+  await finished.promise;
+  await worker.close();
+}
+
 // ---- BullMQ and the worker host, shared by worker.ts and redis-cost.ts ----
 
 const BULK = 1000;
@@ -152,26 +169,6 @@ export async function addBareJobs(url: string, queueName: string, jobs: number):
     );
   }
   await queue.close();
-  connection.disconnect();
-}
-
-/** Run a bare BullMQ Worker with a no-op processor until `jobs` jobs completed; closes everything. */
-export async function drainBare(url: string, queueName: string, jobs: number, concurrency: number) {
-  // BullMQ never closes a connection it was handed (it counts it as shared), only the ones it made.
-  const connection = createRedis({ url, role: 'worker' });
-  let done = 0;
-  const finished = deferred();
-  const worker = new Worker(queueName, async () => ({ ok: true }), {
-    connection,
-    prefix: 'raw',
-    concurrency,
-  });
-  worker.on('error', () => {});
-  worker.on('completed', () => {
-    if (++done === jobs) finished.resolve();
-  });
-  await finished.promise;
-  await worker.close();
   connection.disconnect();
 }
 

@@ -13,14 +13,14 @@
  *   node --import tsx bench/redis-cost.ts [--tasks 2000] [--runs 3]
  */
 import { createRedis } from '@taskplane/core';
-import { Queue, Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { emit } from './figure';
 import {
   alternate,
   arg,
   benchRedis,
-  deferred,
+  drainBare,
   engineJobOptions,
   fmt,
   noopEngine,
@@ -98,19 +98,7 @@ async function raw(run: number): Promise<Cost> {
             opts: jobOptions(),
           })),
         );
-      let done = 0;
-      const finished = deferred();
-      const worker = new Worker(name, async () => ({ ok: true }), {
-        connection,
-        prefix,
-        concurrency: CONCURRENCY,
-      });
-      worker.on('error', () => {});
-      worker.on('completed', () => {
-        if (++done === tasks) finished.resolve();
-      });
-      await finished.promise;
-      await worker.close();
+      await drainBare(name, tasks, { connection, prefix, concurrency: CONCURRENCY });
       await queue.close();
       connection.disconnect();
     },

@@ -8,9 +8,9 @@
  *   node --import tsx bench/worker.ts [--jobs 5000] [--concurrency 50] [--runs 3]
  */
 import { createRedis } from '@taskplane/core';
-import { Queue, Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import { emit } from './figure';
-import { alternate, arg, benchRedis, deferred, engineJobOptions, fmt, noopEngine, RUNS } from './lib';
+import { alternate, arg, benchRedis, drainBare, engineJobOptions, fmt, noopEngine, RUNS } from './lib';
 
 const jobs = arg('jobs', 5000);
 const concurrency = arg('concurrency', 50);
@@ -45,17 +45,7 @@ async function raw(run: number): Promise<Drain> {
         opts: jobOptions(),
       })),
     );
-  const result = await timed(async () => {
-    let done = 0;
-    const finished = deferred();
-    const worker = new Worker(name, async () => ({ ok: true }), { connection, prefix: 'raw', concurrency });
-    worker.on('error', () => {});
-    worker.on('completed', () => {
-      if (++done === jobs) finished.resolve();
-    });
-    await finished.promise;
-    await worker.close();
-  });
+  const result = await timed(() => drainBare(name, jobs, { connection, prefix: 'raw', concurrency }));
   await queue.close();
   connection.disconnect();
   return result;

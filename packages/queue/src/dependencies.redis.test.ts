@@ -103,7 +103,8 @@ describe('task dependencies', () => {
       dependsOn: [bad.id, ok.id],
       onDependencyFailure: 'run_anyway',
     });
-    expect(anyway.status).toBe('pending');
+    // Runnable at once despite the cancelled dependency (the worker may already have taken it).
+    expect(['pending', 'running', 'success']).toContain(anyway.status);
     await h.waitForEvents((all) => all.some((ev) => ev.taskId === anyway.id && ev.kind === 'succeeded'));
   });
 });

@@ -2,6 +2,7 @@ import {
   type AggregatedResult,
   CancelledError,
   type ChildOutcome,
+  type FanOutOptions,
   type HandlerContext,
   type HandlerMap,
   type Logger,
@@ -63,8 +64,8 @@ export interface RunnerOptions {
   settings: HandlerContext['settings'];
   /** Ids cancelled while not yet running here; checked before a handler starts. */
   cancelled: Set<string>;
-  onStart(id: string): void;
-  onEnd(id: string): void;
+  /** The runs in progress, for the host to abort one (cancel, preempt) or all (shutdown). */
+  running: RunningTasks;
 }
 
 const LOG_FLUSH_MS = 100;
@@ -143,13 +144,6 @@ export function aggregateOutcomes(outcomes: ChildOutcome[], submitted: number): 
   };
 }
 
-function abortPromise(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
-}
-
 /**
  * What a parent's children ended as, from BullMQ's record of them: their results and, under
  * `continue`, their failures. Null when the task has not fanned out.
@@ -180,17 +174,194 @@ async function readChildOutcomes(job: Job<JobData>): Promise<ChildOutcome[] | nu
 }
 
 /**
- * The BullMQ processor: runs a task's handler with a context, a timeout and an abort signal, and
- * turns the outcome into what BullMQ should do next (complete, retry, fail for good, hand back).
+ * The tasks running in this process. The host aborts them through here (a cancel, a preemption,
+ * the end of a graceful shutdown) instead of through BullMQ's per-job AbortController: BullMQ makes
+ * one only for a processor that takes a signal, and a no-op task's run paid for two controllers and
+ * their listeners (issue 10's worker profile). A task gets a signal only when its handler reads it.
+ */
+export class RunningTasks {
+  private readonly runs = new Map<string, TaskRun>();
+
+  get size(): number {
+    return this.runs.size;
+  }
+
+  ids(): string[] {
+    return [...this.runs.keys()];
+  }
+
+  /** Aborts the run of task `id` with `reason`; false when it does not run here. */
+  abort(id: string, reason: unknown): boolean {
+    const run = this.runs.get(id);
+    run?.abort(reason);
+    return run !== undefined;
+  }
+
+  abortAll(reason: unknown): void {
+    for (const run of this.runs.values()) run.abort(reason);
+  }
+
+  /** @internal */
+  add(run: TaskRun): void {
+    this.runs.set(run.taskId, run);
+  }
+
+  /** @internal */
+  delete(run: TaskRun): void {
+    if (this.runs.get(run.taskId) === run) this.runs.delete(run.taskId);
+  }
+}
+
+/** Why a run stopped early; `undefined` while it has not been aborted. */
+type AbortCause = unknown;
+
+/**
+ * One run of a task: the handler's context and the run's abort. A class rather than an object of
+ * closures, because it is made once per task on the worker's hot path; its methods need `this`, so
+ * a handler calls them on the context (`ctx.log(...)`), as every handler here does.
+ */
+class TaskRun implements HandlerContext {
+  readonly taskId: string;
+  readonly type: string;
+  readonly queue: string;
+  readonly maxAttempts: number;
+  readonly labels: Record<string, string>;
+  private controller: AbortController | null = null;
+  private cause: AbortCause = undefined;
+  private rejectRun: ((reason: unknown) => void) | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  // Made when the handler logs a line: most no-op and fast handlers never do.
+  private taskLog: TaskLog | null = null;
+  // A child logger per task only for handlers that use one.
+  private taskLogger: Logger | null = null;
+  private outcomesRead: Promise<ChildOutcome[] | null> | null = null;
+
+  constructor(
+    private readonly job: Job<JobData>,
+    private readonly token: string | undefined,
+    readonly attempt: number,
+    private readonly options: RunnerOptions,
+  ) {
+    this.taskId = job.id!;
+    this.type = job.name;
+    this.queue = job.queueName;
+    this.maxAttempts = job.opts.attempts ?? 1;
+    this.labels = job.data.labels;
+  }
+
+  get settings(): HandlerContext['settings'] {
+    return this.options.settings;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.cause !== undefined) this.controller.abort(this.cause);
+    }
+    return this.controller.signal;
+  }
+
+  /** Why the run was aborted (a reason string or a TimeoutError), or undefined. */
+  get abortCause(): AbortCause {
+    return this.cause;
+  }
+
+  get logger(): Logger {
+    this.taskLogger ??= this.options.logger.child({ taskId: this.taskId, type: this.type });
+    return this.taskLogger;
+  }
+
+  /** Ends the run with `reason` (first abort wins); the handler learns through `signal`. */
+  abort(reason: unknown): void {
+    if (this.cause !== undefined) return;
+    this.cause = reason;
+    this.controller?.abort(reason);
+    this.rejectRun?.(reason);
+  }
+
+  private static onTimeout(run: TaskRun): void {
+    run.abort(new TimeoutError(`attempt ran longer than ${run.job.data.timeoutMs} ms`));
+  }
+
+  /** Runs the handler until it settles or the run is aborted, whichever comes first. */
+  run(handler: HandlerMap[string]): Promise<unknown> {
+    this.timer = setTimeout(TaskRun.onTimeout, this.job.data.timeoutMs, this);
+    return new Promise((resolve, reject) => {
+      this.rejectRun = reject;
+      handler(this.job.data.params, this).then(resolve, reject);
+    });
+  }
+
+  /** Clears the timeout and writes the log lines still buffered. */
+  async end(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.rejectRun = null;
+    await this.taskLog
+      ?.flush()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not write log lines'));
+  }
+
+  log(message: string): void {
+    this.taskLog ??= new TaskLog(this.options.engine, this.taskId, this.queue);
+    this.taskLog.push(message);
+  }
+
+  async progress(percent: number): Promise<void> {
+    await this.job.updateProgress(Math.max(0, Math.min(100, Math.round(percent))));
+  }
+
+  async storeProducts(products: Product[]): Promise<number> {
+    if (products.length === 0) return 0;
+    const { redis, keys } = this.options.engine;
+    await redis.hset(keys.products, Object.fromEntries(products.map((p) => [p.id, JSON.stringify(p)])));
+    return products.length;
+  }
+
+  childOutcomes(): Promise<ChildOutcome[] | null> {
+    this.outcomesRead ??= readChildOutcomes(this.job);
+    return this.outcomesRead;
+  }
+
+  async fanOut(children: TaskInput[], fanOptions: FanOutOptions = {}): Promise<never> {
+    const { job } = this;
+    const policy = fanOptions.onChildFailure ?? job.data.onChildFailure ?? 'continue';
+    // The design's rule: children one below their parent, so a big fan-out does not crowd out
+    // work submitted at the parent's own priority.
+    const priority = Math.max(PRIORITY_MIN, job.data.priority - 1);
+    const outcomes = await this.options.engine.submitMany(
+      children.map((child) => (child.priority === undefined ? { ...child, priority } : child)),
+      { parent: { id: this.taskId, queue: this.queue, onChildFailure: policy } },
+    );
+    const bad = outcomes.findIndex((o) => !o.ok);
+    if (bad >= 0) {
+      const outcome = outcomes[bad] as { ok: false; error: Error };
+      throw new PermanentError(`child ${bad} is invalid: ${outcome.error.message}`);
+    }
+    // Marks the next run as the one after a fan-out even when no outcome is left to read (every
+    // child failed under `ignore`), and says how many children there were.
+    await job.updateData({ ...job.data, fannedOut: { policy, count: children.length } });
+    let waiting: boolean;
+    try {
+      waiting = await job.moveToWaitingChildren(this.token!);
+    } catch (error) {
+      if (policy !== 'fail_parent') throw error;
+      const { failed } = await job.getDependencies({ failed: { count: 1 } });
+      if (!failed?.[0]) throw error;
+      throw new ChildFailed(failed[0]);
+    }
+    throw new FanOut(waiting);
+  }
+}
+
+/**
+ * The BullMQ processor: runs a task's handler with a context, a timeout and an abort, and turns
+ * the outcome into what BullMQ should do next (complete, retry, fail for good, hand back). It takes
+ * no third (signal) parameter on purpose: see `RunningTasks`.
  */
 export function createProcessor(options: RunnerOptions) {
-  const { engine, handlers, logger } = options;
+  const { engine, handlers } = options;
 
-  return async function process(
-    job: Job<JobData>,
-    token: string | undefined,
-    bullSignal?: AbortSignal,
-  ): Promise<unknown> {
+  return async function process(job: Job<JobData>, token: string | undefined): Promise<unknown> {
     const id = job.id!;
     const attempt = Math.max(1, job.attemptsStarted);
     // The retry budget counts failed attempts, as BullMQ's own retry does (`attemptsMade`), not
@@ -218,89 +389,12 @@ export function createProcessor(options: RunnerOptions) {
     const handler = handlers[job.name];
     if (!handler) throw fail(new PermanentError(`this worker has no handler for task type ${job.name}`));
 
-    const controller = new AbortController();
-    const onBullAbort = () => controller.abort(bullSignal?.reason);
-    bullSignal?.addEventListener('abort', onBullAbort, { once: true });
-    const timeout = setTimeout(
-      () => controller.abort(new TimeoutError(`attempt ran longer than ${job.data.timeoutMs} ms`)),
-      job.data.timeoutMs,
-    );
-    // Made when the handler logs a line: most no-op and fast handlers never do.
-    let log: TaskLog | null = null;
-    // A child logger per task only for handlers that use one: most never do, and this is per task.
-    let taskLogger: Logger | null = null;
-    const childLogger = () => {
-      taskLogger ??= logger.child({ taskId: id, type: job.name });
-      return taskLogger;
-    };
-    let outcomesRead: Promise<ChildOutcome[] | null> | null = null;
-    const childOutcomes = () => {
-      outcomesRead ??= readChildOutcomes(job);
-      return outcomesRead;
-    };
-    const ctx: HandlerContext = {
-      taskId: id,
-      type: job.name,
-      queue: job.queueName,
-      attempt,
-      maxAttempts: job.opts.attempts ?? 1,
-      labels: job.data.labels,
-      signal: controller.signal,
-      settings: options.settings,
-      get logger() {
-        return childLogger();
-      },
-      log: (message) => {
-        log ??= new TaskLog(engine, id, job.queueName);
-        log.push(message);
-      },
-      progress: async (percent) => {
-        await job.updateProgress(Math.max(0, Math.min(100, Math.round(percent))));
-      },
-      storeProducts: async (products: Product[]) => {
-        if (products.length === 0) return 0;
-        await engine.redis.hset(
-          engine.keys.products,
-          Object.fromEntries(products.map((p) => [p.id, JSON.stringify(p)])),
-        );
-        return products.length;
-      },
-      fanOut: async (children: TaskInput[], fanOptions = {}) => {
-        const policy = fanOptions.onChildFailure ?? job.data.onChildFailure ?? 'continue';
-        // The design's rule: children one below their parent, so a big fan-out does not crowd out
-        // work submitted at the parent's own priority.
-        const priority = Math.max(PRIORITY_MIN, job.data.priority - 1);
-        const outcomes = await engine.submitMany(
-          children.map((child) => (child.priority === undefined ? { ...child, priority } : child)),
-          { parent: { id, queue: job.queueName, onChildFailure: policy } },
-        );
-        const bad = outcomes.findIndex((o) => !o.ok);
-        if (bad >= 0) {
-          const outcome = outcomes[bad] as { ok: false; error: Error };
-          throw new PermanentError(`child ${bad} is invalid: ${outcome.error.message}`);
-        }
-        // Marks the next run as the one after a fan-out even when no outcome is left to read (every
-        // child failed under `ignore`), and says how many children there were.
-        await job.updateData({ ...job.data, fannedOut: { policy, count: children.length } });
-        let waiting: boolean;
-        try {
-          waiting = await job.moveToWaitingChildren(token!);
-        } catch (error) {
-          if (policy !== 'fail_parent') throw error;
-          const { failed } = await job.getDependencies({ failed: { count: 1 } });
-          if (!failed?.[0]) throw error;
-          throw new ChildFailed(failed[0]);
-        }
-        throw new FanOut(waiting);
-      },
-      childOutcomes,
-    };
-
-    options.onStart(id);
+    const run = new TaskRun(job, token, attempt, options);
+    options.running.add(run);
     try {
-      const result = await Promise.race([handler(job.data.params, ctx), abortPromise(controller.signal)]);
+      const result = await run.run(handler);
       if (result == null && job.data.fannedOut) {
-        return aggregateOutcomes((await childOutcomes()) ?? [], job.data.fannedOut.count);
+        return aggregateOutcomes((await run.childOutcomes()) ?? [], job.data.fannedOut.count);
       }
       return result ?? null;
     } catch (error) {
@@ -311,7 +405,7 @@ export function createProcessor(options: RunnerOptions) {
         throw new WaitingError();
       }
       if (error instanceof ChildFailed) throw bare(new UnrecoverableError(error.message));
-      const reason = controller.signal.aborted ? controller.signal.reason : undefined;
+      const reason = run.abortCause;
       if (reason === AbortReason.Shutdown || reason === AbortReason.Preempt) {
         // Handed back without using up an attempt; a worker picks it up again (after the urgent
         // task, which BullMQ's priority order puts first). The projection tells the two apart.
@@ -328,14 +422,8 @@ export function createProcessor(options: RunnerOptions) {
       if (reason instanceof TimeoutError) throw fail(reason);
       throw fail(error as Error);
     } finally {
-      clearTimeout(timeout);
-      bullSignal?.removeEventListener('abort', onBullAbort);
-      options.onEnd(id);
-      // Assigned in the handler's calls to ctx.log, which control flow analysis does not follow.
-      const written = log as TaskLog | null;
-      await written
-        ?.flush()
-        .catch((error: unknown) => childLogger().warn({ err: error }, 'could not write log lines'));
+      options.running.delete(run);
+      await run.end();
     }
   };
 }

@@ -13,7 +13,7 @@ import { trimFinished } from './retention';
 import { ScheduleStore } from './schedules/schedule-store';
 import { Scheduler } from './schedules/scheduler';
 import type { TaskEngine } from './task-engine';
-import { AbortReason, createProcessor, RetryableAttemptError } from './task-runner';
+import { AbortReason, createProcessor, RetryableAttemptError, RunningTasks } from './task-runner';
 
 export interface WorkerHostOptions {
   engine: TaskEngine;
@@ -37,7 +37,7 @@ export class WorkerHost {
   private readonly workers = new Map<string, Worker<JobData>>();
   /** BullMQ treats a connection it is handed as shared and never closes it: we do, on stop. */
   private readonly connections: Redis[] = [];
-  private readonly running = new Set<string>();
+  private readonly running = new RunningTasks();
   /** Ids cancelled recently, for a cancel that arrives just before the task starts here. */
   private readonly cancelled = new Set<string>();
   private readonly queues: string[];
@@ -74,8 +74,7 @@ export class WorkerHost {
         requestTimeoutMs: config.catalogue.request_timeout,
       },
       cancelled: this.cancelled,
-      onStart: (id) => this.running.add(id),
-      onEnd: (id) => this.running.delete(id),
+      running: this.running,
     });
     // Where control messages start for this process, taken before the settings are read: a change
     // made in between is then both in what we read and in the stream, never in neither.
@@ -156,16 +155,12 @@ export class WorkerHost {
     if (message.kind === ControlKind.Cancel) {
       this.cancelled.add(message.taskId);
       setTimeout(() => this.cancelled.delete(message.taskId), 60_000).unref();
-      for (const worker of this.workers.values()) {
-        if (worker.cancelJob(message.taskId, `${AbortReason.CancelPrefix}${message.reason}`)) {
-          logger.info({ taskId: message.taskId }, 'cancelled a running task');
-        }
+      if (this.running.abort(message.taskId, `${AbortReason.CancelPrefix}${message.reason}`)) {
+        logger.info({ taskId: message.taskId }, 'cancelled a running task');
       }
     } else if (message.kind === ControlKind.Preempt) {
-      for (const worker of this.workers.values()) {
-        if (worker.cancelJob(message.taskId, AbortReason.Preempt)) {
-          logger.info({ taskId: message.taskId, by: message.by }, 'preempted a running task');
-        }
+      if (this.running.abort(message.taskId, AbortReason.Preempt)) {
+        logger.info({ taskId: message.taskId, by: message.by }, 'preempted a running task');
       }
     } else if (message.kind === ControlKind.Settings) {
       const worker = this.workers.get(message.queue);
@@ -186,7 +181,7 @@ export class WorkerHost {
     this.presence = {
       ...this.presence,
       concurrency: Object.fromEntries([...this.workers].map(([q, w]) => [q, w.concurrency])),
-      runningTasks: [...this.running],
+      runningTasks: this.running.ids(),
       memoryRss: process.memoryUsage.rss(),
       lastSeenAt: Date.now(),
     };
@@ -229,8 +224,8 @@ export class WorkerHost {
     await this.scheduler?.stop();
     const closing = Promise.all([...this.workers.values()].map((w) => w.close()));
     const timer = setTimeout(() => {
-      this.logger.warn({ running: [...this.running] }, 'shutdown timeout: handing running tasks back');
-      for (const worker of this.workers.values()) worker.cancelAllJobs(AbortReason.Shutdown);
+      this.logger.warn({ running: this.running.ids() }, 'shutdown timeout: handing running tasks back');
+      this.running.abortAll(AbortReason.Shutdown);
     }, timeoutMs);
     await closing;
     for (const connection of this.connections) connection.disconnect();
