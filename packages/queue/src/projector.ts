@@ -1,4 +1,4 @@
-import type { Logger } from '@taskplane/core';
+import { compareStreamIds, type Logger } from '@taskplane/core';
 import type { Redis } from 'ioredis';
 import { LeaderLease } from './leader-lease';
 import type { TaskEngine } from './task-engine';
@@ -103,9 +103,11 @@ export class Projector {
       seen.set(streams[i]!, checkpoint ?? '0-0');
     }
     while (this.running && this.isLeader) {
+      // One entry is enough to know a stream moved: the projection script reads the entries
+      // itself, so the full batch this read used to return was parsed here for nothing.
       const reply = (await this.blocking.xread(
         'COUNT',
-        1000,
+        1,
         'BLOCK',
         Math.min(2000, this.leaseMs),
         'STREAMS',
@@ -114,11 +116,13 @@ export class Projector {
       )) as [string, [string, string[]][]][] | null;
       if (!reply) continue;
       for (const [stream, entries] of reply) {
-        const last = entries.at(-1);
-        if (!last) continue;
-        seen.set(stream, last[0]);
+        const first = entries[0];
+        if (!first) continue;
         const queue = this.queues[streams.indexOf(stream)]!;
-        if (!this.engine.appliedUpTo(queue, last[0])) await this.catchUp(queue);
+        if (!this.engine.appliedUpTo(queue, first[0])) await this.catchUp(queue);
+        // Block next after everything applied so far (by this loop or by submits here).
+        const applied = this.engine.lastApplied(queue);
+        seen.set(stream, applied && compareStreamIds(applied, first[0]) > 0 ? applied : first[0]);
       }
     }
   }

@@ -105,6 +105,12 @@ export interface SubmitOptions {
 }
 
 const PROJECT_BATCH = 1000;
+
+/** What one projection call did: events applied, and whether BullMQ trimmed some before they were. */
+export interface ProjectResult {
+  applied: number;
+  trimmed: boolean;
+}
 /** How long a submit trusts queue settings it read (preemption): a change made elsewhere applies within this. */
 const SETTINGS_FRESH_MS = 1000;
 
@@ -191,6 +197,11 @@ export class TaskEngine {
   private names: string[] | null = null;
   /** The newest BullMQ event each queue's projection got to in this process. */
   private readonly applied = new Map<string, string>();
+  /** Per queue, the projection call in flight and the one queued behind it (see `project`). */
+  private readonly projecting = new Map<
+    string,
+    { current: Promise<ProjectResult>; next: Promise<ProjectResult> | null }
+  >();
   /**
    * Queue settings as a submit checks them for preemption, kept `SETTINGS_FRESH_MS`: reading them
    * on every submit was a third round trip on the hot path for a setting that rarely changes.
@@ -227,8 +238,40 @@ export class TaskEngine {
     return queue;
   }
 
-  /** Apply every BullMQ event of a queue not yet applied to records and the event log. */
-  async project(queue: string): Promise<{ applied: number; trimmed: boolean }> {
+  /**
+   * Apply every BullMQ event of a queue not yet applied to records and the event log; resolves once
+   * everything added before the call is applied. Calls made while one is in flight share one call
+   * that starts after it: 32 submits in flight made 32 projection calls, each a round trip and a
+   * script run, where two do the same work.
+   */
+  project(queue: string): Promise<ProjectResult> {
+    const slot = this.projecting.get(queue);
+    if (!slot) {
+      const current = this.projectNow(queue).finally(() => this.advance(queue));
+      this.projecting.set(queue, { current, next: null });
+      return current;
+    }
+    slot.next ??= slot.current.then(
+      () => this.projectNow(queue),
+      () => this.projectNow(queue),
+    );
+    return slot.next;
+  }
+
+  /** The call in flight ended: the queued one (if any) becomes the one in flight. */
+  private advance(queue: string): void {
+    const slot = this.projecting.get(queue);
+    if (!slot) return;
+    if (!slot.next) {
+      this.projecting.delete(queue);
+      return;
+    }
+    const current = slot.next.finally(() => this.advance(queue));
+    current.catch(() => {});
+    this.projecting.set(queue, { current, next: null });
+  }
+
+  private async projectNow(queue: string): Promise<ProjectResult> {
     let applied = 0;
     let trimmed = false;
     for (;;) {
@@ -264,6 +307,11 @@ export class TaskEngine {
   appliedUpTo(queue: string, entryId: string): boolean {
     const last = this.applied.get(queue);
     return last !== undefined && compareStreamIds(entryId, last) <= 0;
+  }
+
+  /** The last BullMQ event of a queue this process applied (or saw applied), if any. */
+  lastApplied(queue: string): string | undefined {
+    return this.applied.get(queue);
   }
 
   private resolve(

@@ -366,7 +366,9 @@ local entries = rcall('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', LIMIT + 1)
 if #entries == 0 then return {0, last, 0, 0} end
 -- Only a call with something to apply can find a gap (trimming keeps the newest entries).
 local trimmed = 0
-if last ~= '0-0' then
+-- While the checkpoint's own entry is still in the stream nothing after it was trimmed (trimming
+-- takes the oldest first): one cheap XRANGE instead of XINFO STREAM on every call.
+if last ~= '0-0' and #rcall('XRANGE', KEYS[1], last, last) == 0 then
   local info = rcall('XINFO', 'STREAM', KEYS[1])
   local f = {}
   for i = 1, #info, 2 do f[info[i]] = info[i + 1] end
