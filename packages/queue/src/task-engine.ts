@@ -13,6 +13,7 @@ import {
   NotFoundError,
   type ParsedTaskInput,
   PRIORITY_DEFAULT,
+  paramsLimitErrors,
   type Task,
   TaskInput,
   type TaskplaneConfig,
@@ -105,6 +106,14 @@ export interface SubmitOptions {
 }
 
 const PROJECT_BATCH = 1000;
+
+/** The error of a task input with these field errors. */
+export function invalidTask(fields: FieldError[]): ValidationError {
+  return new ValidationError(
+    `invalid task: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
+    fields,
+  );
+}
 
 /** What one projection call did: events applied, and whether BullMQ trimmed some before they were. */
 export interface ProjectResult {
@@ -356,7 +365,8 @@ export class TaskEngine {
       queue,
       delay,
       data: {
-        params: this.registry.parseParams(input.type, input.params),
+        // Parsed against the type's schema by `validate`.
+        params: input.params as Record<string, unknown>,
         labels: input.labels ?? {},
         priority: input.priority ?? type.defaults?.priority ?? queueConfig?.priority ?? PRIORITY_DEFAULT,
         order: input.order ?? queueConfig?.order ?? 'fifo',
@@ -396,7 +406,34 @@ export class TaskEngine {
     };
   }
 
-  /** Submit one task. Throws `ValidationError` (field paths) or `NotFoundError` (unknown type). */
+  /**
+   * Every field error of a task input at once (the size and depth of its params, its shape, its
+   * type, its params against the type's schema), or the input parsed, params included. The one
+   * validation a submit makes: the API reports these fields as they are.
+   */
+  validate(raw: TaskInput): { ok: true; input: ParsedTaskInput } | { ok: false; fields: FieldError[] } {
+    const limits = paramsLimitErrors(raw.params, {
+      maxDepth: this.config.api.max_params_depth,
+      maxBytes: this.config.api.max_params_bytes,
+    });
+    if (limits.length > 0) return { ok: false, fields: limits };
+    const parsed = TaskInput.safeParse(raw, { reportInput: true });
+    const fields = parsed.success ? [] : fieldErrors(parsed.error);
+    let params: Record<string, unknown> | null = null;
+    try {
+      params = this.registry.parseParams(raw.type, (parsed.success ? parsed.data.params : raw.params) ?? {});
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        if (!fields.some((e) => e.path === 'type')) fields.push({ path: 'type', message: error.message });
+      } else if (error instanceof ValidationError) {
+        fields.push(...error.fields.filter((f) => !fields.some((e) => e.path === f.path)));
+      } else throw error;
+    }
+    if (!parsed.success || fields.length > 0 || !params) return { ok: false, fields };
+    return { ok: true, input: { ...parsed.data, params } };
+  }
+
+  /** Submit one task. Throws `ValidationError` (field paths; an unknown type is one). */
   async submit(input: TaskInput): Promise<{ task: Task; created: boolean }> {
     const [outcome] = await this.submitMany([input]);
     if (!outcome!.ok) throw outcome!.error;
@@ -419,30 +456,19 @@ export class TaskEngine {
       type: string;
     }[] = [];
     inputs.forEach((raw, index) => {
-      const parsed = TaskInput.safeParse(raw);
-      if (!parsed.success) {
-        const fields: FieldError[] = fieldErrors(parsed.error);
-        outcomes[index] = {
-          ok: false,
-          error: new ValidationError(
-            `invalid task: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
-            fields,
-          ),
-        };
+      const checked = this.validate(raw);
+      if (!checked.ok) {
+        outcomes[index] = { ok: false, error: invalidTask(checked.fields) };
         return;
       }
+      const parsed = { data: checked.input };
       try {
         const input = options.parent ? { ...parsed.data, parentId: options.parent.id } : parsed.data;
         const resolved = this.resolve(input, now);
         if (options.scheduleId) resolved.data.scheduleId = options.scheduleId;
         accepted.push({ index, type: input.type, ...resolved });
       } catch (error) {
-        if (error instanceof NotFoundError) {
-          outcomes[index] = {
-            ok: false,
-            error: new ValidationError(error.message, [{ path: 'type', message: error.message }]),
-          };
-        } else if (error instanceof ValidationError) {
+        if (error instanceof ValidationError) {
           outcomes[index] = { ok: false, error };
         } else throw error;
       }

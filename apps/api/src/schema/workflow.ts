@@ -11,11 +11,12 @@ import {
   WorkflowStatus,
 } from '@taskplane/core';
 import { parseCursor } from '@taskplane/events';
+import { invalidTask } from '@taskplane/queue';
 import { builder } from '../builder';
 import type { Context } from '../context';
 import { AUTH_ERRORS } from './errors';
 import { TaskEventKindEnum } from './task/events';
-import { inputErrors, invalid, SubmitTaskInput, toTaskInput } from './task/mutations';
+import { inputErrors, SubmitTaskInput, toTaskInput } from './task/mutations';
 import { TaskRef } from './task/types';
 import { TaskStatusEnum } from './task-filter';
 
@@ -178,7 +179,7 @@ builder.mutationField('submitWorkflow', (t) =>
           );
         return { key: node.key, task, dependsOn: node.dependsOn ?? [] };
       });
-      if (fields.length > 0) throw invalid(fields);
+      if (fields.length > 0) throw invalidTask(fields);
       return ctx.workflows.submit({ name: args.name, nodes });
     },
   }),

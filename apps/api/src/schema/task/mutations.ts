@@ -1,10 +1,8 @@
 import {
   ConflictError,
   type FieldError,
-  fieldErrors,
   NotFoundError,
-  paramsLimitErrors,
-  TaskInput,
+  type TaskInput,
   ValidationError,
 } from '@taskplane/core';
 import type { SubmitOutcome } from '@taskplane/queue';
@@ -92,35 +90,10 @@ export function toTaskInput(arg: SubmitArg): TaskInput {
  * schema, and the params limits, so a bad priority does not hide a bad URL. Params over the limits
  * are refused before anything else walks them.
  */
-export function inputErrors(input: TaskInput, ctx: Pick<Context, 'config' | 'registry'>): FieldError[] {
-  const limits = paramsLimitErrors(input.params, {
-    maxDepth: ctx.config.api.max_params_depth,
-    maxBytes: ctx.config.api.max_params_bytes,
-  });
-  if (limits.length > 0) return limits;
-  const parsed = TaskInput.safeParse(input, { reportInput: true });
-  const errors = parsed.success ? [] : fieldErrors(parsed.error);
-  try {
-    ctx.registry.get(input.type);
-  } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
-    if (!errors.some((e) => e.path === 'type')) errors.push({ path: 'type', message: error.message });
-    return errors;
-  }
-  try {
-    ctx.registry.parseParams(input.type, input.params ?? {});
-  } catch (error) {
-    if (!(error instanceof ValidationError)) throw error;
-    errors.push(...error.fields.filter((f) => !errors.some((e) => e.path === f.path)));
-  }
-  return errors;
-}
-
-export function invalid(fields: FieldError[]): ValidationError {
-  return new ValidationError(
-    `invalid task: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
-    fields,
-  );
+/** Every field error of a task input (see `TaskEngine.validate`); empty when it is valid. */
+export function inputErrors(input: TaskInput, ctx: Pick<Context, 'engine'>): FieldError[] {
+  const checked = ctx.engine.validate(input);
+  return checked.ok ? [] : checked.fields;
 }
 
 export const SubmitTaskPayload = builder
@@ -141,10 +114,8 @@ builder.mutationField('submitTask', (t) =>
     errors: { types: [ValidationError, ...AUTH_ERRORS], directResult: true },
     args: { input: t.arg({ type: SubmitTaskInput, required: true }) },
     resolve: (_root, args, ctx) => {
-      const input = toTaskInput(args.input);
-      const errors = inputErrors(input, ctx);
-      if (errors.length > 0) throw invalid(errors);
-      return ctx.engine.submit(input);
+      // The engine validates (every field error at once) and throws a ValidationError.
+      return ctx.engine.submit(toTaskInput(args.input));
     },
   }),
 );
@@ -183,15 +154,8 @@ builder.mutationField('submitTasks', (t) =>
     resolve: async (_root, args, ctx) => {
       if (args.inputs.length > 10_000)
         throw new ValidationError('at most 10,000 tasks per call', [{ path: 'inputs', message: 'too many' }]);
-      const inputs = args.inputs.map(toTaskInput);
-      const outcomes: (SubmitOutcome | null)[] = inputs.map((input) => {
-        const errors = inputErrors(input, ctx);
-        return errors.length > 0 ? { ok: false, error: invalid(errors) } : null;
-      });
-      const valid = inputs.filter((_, index) => outcomes[index] === null);
-      const submitted = valid.length > 0 ? await ctx.engine.submitMany(valid) : [];
-      let next = 0;
-      return { outcomes: outcomes.map((outcome) => outcome ?? submitted[next++]!) };
+      // A bad item comes back as its own outcome with every field error (the engine validates).
+      return { outcomes: await ctx.engine.submitMany(args.inputs.map(toTaskInput)) };
     },
   }),
 );
