@@ -28,30 +28,7 @@ export class EventTasks {
    * outrun it.
    */
   prefetching(feed: EventFeed): EventFeed {
-    // Events behind the current one whose loads have started. Loads start a window at a time, not
-    // one more per event taken: a window's reads go out in one pipeline.
-    let ahead = 0;
-    const next = async (): Promise<IteratorResult<TaskEvent>> => {
-      const result = await feed.next();
-      if (!result.done) {
-        this.of(result.value);
-        ahead = Math.max(0, ahead - 1);
-        if (ahead < PREFETCH / 4) {
-          const waiting = feed.peek(PREFETCH);
-          for (const event of waiting) this.of(event);
-          ahead = waiting.length;
-        }
-      }
-      return result;
-    };
-    const wrapped: EventFeed = {
-      [Symbol.asyncIterator]: () => wrapped,
-      next,
-      return: () => feed.return!(),
-      close: () => feed.close(),
-      peek: (count) => feed.peek(count),
-    };
-    return wrapped;
+    return new PrefetchingFeed(this, feed);
   }
 
   of(event: TaskEvent): Promise<Task | null> {
@@ -63,5 +40,49 @@ export class EventTasks {
       this.byEvent.set(event, task);
     }
     return task;
+  }
+}
+
+/** A feed whose tasks load ahead (see `EventTasks.prefetching`); a class, as one lives per subscription. */
+class PrefetchingFeed implements EventFeed {
+  /**
+   * Events behind the current one whose loads have started. Loads start a window at a time, not one
+   * more per event taken: a window's reads go out in one pipeline.
+   */
+  private ahead = 0;
+
+  constructor(
+    private readonly tasks: EventTasks,
+    private readonly feed: EventFeed,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<TaskEvent>> {
+    const result = await this.feed.next();
+    if (!result.done) {
+      this.tasks.of(result.value);
+      this.ahead = Math.max(0, this.ahead - 1);
+      if (this.ahead < PREFETCH / 4) {
+        const waiting = this.feed.peek(PREFETCH);
+        for (const event of waiting) this.tasks.of(event);
+        this.ahead = waiting.length;
+      }
+    }
+    return result;
+  }
+
+  return(): Promise<IteratorResult<TaskEvent>> {
+    return this.feed.return!();
+  }
+
+  close(): void {
+    this.feed.close();
+  }
+
+  peek(count: number): readonly TaskEvent[] {
+    return this.feed.peek(count);
   }
 }

@@ -31,12 +31,9 @@ export function useSharedSubscriptionExecution(onExecute: () => void = () => {})
     return `${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}\n${text}`;
   };
 
-  const shared = async (args: ExecutionArgs) => {
-    const source = await createSourceEventStream(args);
-    if (!(Symbol.asyncIterator in (source as object))) return source as ExecutionResult;
-    const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-    const key = keyOf(args);
-    const run = (payload: unknown): Promise<ExecutionResult> => {
+  const shared: Shared = {
+    onExecute,
+    run(args, key, payload) {
       if (typeof payload !== 'object' || payload === null) {
         onExecute();
         return Promise.resolve(execute({ ...args, rootValue: payload }));
@@ -53,28 +50,63 @@ export function useSharedSubscriptionExecution(onExecute: () => void = () => {})
         perPayload.set(key, result);
       }
       return result;
-    };
-    const mapped: AsyncIterableIterator<ExecutionResult> = {
-      [Symbol.asyncIterator]: () => mapped,
-      next: async () => {
-        const next = await iterator.next();
-        return next.done ? { done: true, value: undefined } : { done: false, value: await run(next.value) };
-      },
-      return: async () => {
-        await iterator.return?.();
-        return { done: true, value: undefined };
-      },
-      throw: async (error: unknown) => {
-        await iterator.return?.();
-        throw error;
-      },
-    };
-    return mapped;
+    },
+  };
+
+  const subscribe = async (args: ExecutionArgs) => {
+    const source = await createSourceEventStream(args);
+    if (!(Symbol.asyncIterator in (source as object))) return source as ExecutionResult;
+    return new SharedResults(
+      shared,
+      args,
+      keyOf(args),
+      (source as AsyncIterable<unknown>)[Symbol.asyncIterator](),
+    );
   };
 
   return {
     onSubscribe({ setSubscribeFn }) {
-      setSubscribeFn(shared as never);
+      setSubscribeFn(subscribe as never);
     },
   };
+}
+
+interface Shared {
+  onExecute(): void;
+  /** The result of `args` for one payload, computed by the first subscriber to ask. */
+  run(args: ExecutionArgs, key: string, payload: unknown): Promise<ExecutionResult>;
+}
+
+/**
+ * One subscriber's results: its source's payloads mapped through the shared execution. A class, not
+ * an object of closures, because an API process holds one per open subscription.
+ */
+class SharedResults implements AsyncIterableIterator<ExecutionResult> {
+  constructor(
+    private readonly shared: Shared,
+    private readonly args: ExecutionArgs,
+    private readonly key: string,
+    private readonly source: AsyncIterator<unknown>,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    const next = await this.source.next();
+    return next.done
+      ? { done: true, value: undefined }
+      : { done: false, value: await this.shared.run(this.args, this.key, next.value) };
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    throw error;
+  }
 }

@@ -16,6 +16,9 @@ type SocketExtra = {
   live?: Set<string>;
 };
 
+/** The `request` of every operation over a socket (see `onSubscribe`). */
+const SOCKET_REQUEST = new Request('http://localhost/graphql', { method: 'POST' });
+
 /**
  * graphql-ws on the same port and path as HTTP. Every operation runs through Yoga's envelope, so
  * depth, alias, token and cost limits, masking and auth are the same as over HTTP. A bad token is
@@ -52,6 +55,9 @@ export function attachWebSocket(
           const caller = await authenticate(services.tokens, typeof header === 'string' ? header : null);
           if (!caller.token) return false;
           ctx.extra.caller = caller;
+          // graphql-ws keeps the upgrade request (its headers and raw headers) for the socket's
+          // life; nothing needs it after this, and idle sockets are what a fan-out holds thousands of.
+          (ctx.extra as { request?: unknown }).request = undefined;
           metrics.sockets.inc();
           return true;
         } catch {
@@ -77,11 +83,19 @@ export function attachWebSocket(
             }),
           ];
         }
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          connectionContext: caller,
-          request: new Request('http://localhost/graphql', { method: 'POST' }),
-          params: payload,
-        });
+        // The context inherits the services instead of copying them (Yoga's `context` adds nothing
+        // for sockets): a copy of two dozen fields per subscription was the largest object an idle
+        // subscription kept. The request is one shared placeholder: nothing reads a socket
+        // operation's request but Yoga's bookkeeping.
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(
+          Object.assign(Object.create(services), {
+            token: caller.token,
+            role: caller.role,
+            connectionContext: caller,
+            request: SOCKET_REQUEST,
+            params: payload,
+          }),
+        );
         const operation = resolveOperation(services.persisted, api.persisted_only, payload);
         if ('error' in operation) {
           return [new GraphQLError(operation.error, { extensions: { code: 'PERSISTED_QUERY' } })];

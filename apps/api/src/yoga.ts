@@ -108,7 +108,9 @@ export function createGraphQL(services: Services, metrics: ApiMetrics, limiter: 
       };
     },
     context: async ({ request, connectionContext }) => {
-      if (connectionContext) return { ...services, ...connectionContext };
+      // A socket's operation starts from a context that has the caller and inherits the services
+      // (see ws.ts): nothing to add.
+      if (connectionContext) return {} as Context;
       try {
         const caller = await authenticate(services.tokens, request.headers.get('authorization'));
         limiter.take(caller.token?.id ?? `ip:${request.headers.get('x-forwarded-for') ?? 'local'}`);

@@ -79,12 +79,15 @@ export class SubscriberTooSlowError extends TaskplaneError {
  */
 export class EventHub {
   private readonly groups = new Map<string, FilterGroup>();
-  /** How to end each open subscription, for `stop()`. */
-  private readonly ends = new Set<() => void>();
+  /** The open subscriptions, to end them on `stop()`. @internal */
+  readonly ends = new Set<Subscription>();
   private tail: StreamTail | null = null;
   private starting: Promise<void> | null = null;
-  /** The cursor of the last event the tail dispatched: live subscribers get everything after it. */
-  private dispatched: Cursor = '0-0';
+  /**
+   * The cursor of the last event the tail dispatched: live subscribers get everything after it.
+   * @internal
+   */
+  dispatched: Cursor = '0-0';
   readonly log: EventLog;
   /** Events delivered to subscribers since start (for metrics). */
   delivered = 0;
@@ -127,7 +130,8 @@ export class EventHub {
     }
   }
 
-  private add(filter: EventFilter, subscriber: Subscriber): () => void {
+  /** Adds a live subscriber to its filter's group; returns how to remove it. @internal */
+  add(filter: EventFilter, subscriber: Subscriber): () => void {
     const key = filterKey(filter);
     let group = this.groups.get(key);
     if (!group) {
@@ -149,145 +153,166 @@ export class EventHub {
    */
   async subscribe(options: SubscribeOptions = {}): Promise<EventFeed> {
     await this.start();
-    const filter = options.filter ?? {};
-    const maxBuffered = options.maxBuffered ?? MAX_BUFFERED;
     if (options.after) await this.log.assertResumable(parseCursor(options.after));
-
-    /** Events ready for the consumer: one replay chunk, or live events up to `maxBuffered`. */
-    const queue: TaskEvent[] = [];
-    let head = 0;
-    let waiting: ((result: IteratorResult<TaskEvent>) => void) | null = null;
-    let failure: Error | null = null;
-    let closed = false;
-    let remove: (() => void) | null = null;
-    /** While replaying: the last cursor read from the log (matching or not). */
-    let readCursor: Cursor | null = options.after ? options.after : null;
-    /** Live copies of events at or before this were read by the replay; null once past it. */
-    let overlap: Cursor | null = null;
-    let pulling: Promise<void> | null = null;
-
-    const size = () => queue.length - head;
-    const take = (): TaskEvent => {
-      const event = queue[head++]!;
-      if (head > 256 && head * 2 > queue.length) {
-        queue.splice(0, head);
-        head = 0;
-      }
-      this.delivered++;
-      return event;
-    };
-    const settle = (result: IteratorResult<TaskEvent>) => {
-      const resolve = waiting!;
-      waiting = null;
-      resolve(result);
-    };
-
-    const live: Subscriber = {
-      push: (event) => {
-        if (closed || failure) return;
-        if (overlap !== null) {
-          if (compareCursors(event.cursor, overlap) <= 0) return;
-          overlap = null;
-        }
-        if (waiting && size() === 0) {
-          this.delivered++;
-          settle({ value: event, done: false });
-          return;
-        }
-        if (size() >= maxBuffered) {
-          // The buffered events are contiguous; the consumer gets them, then this error, and
-          // never an event past the gap.
-          failure = new SubscriberTooSlowError(maxBuffered);
-          remove?.();
-          return;
-        }
-        queue.push(event);
-      },
-    };
-
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      this.ends.delete(close);
-      remove?.();
-      queue.length = 0;
-      head = 0;
-      if (waiting) settle({ value: undefined, done: true });
-    };
-
-    /** One replay step: read a chunk after `readCursor`, or join the live fan-out when caught up. */
-    const pull = async (): Promise<void> => {
-      const cursor = readCursor!;
-      if (compareCursors(cursor, this.dispatched) >= 0) {
-        // Caught up with the tail (perhaps ahead of it): live from here, minus what was read.
-        readCursor = null;
-        overlap = cursor;
-        remove = this.add(filter, live);
-        return;
-      }
-      await this.log.assertResumable(cursor);
-      const events = await this.log.readAfter(cursor, REPLAY_CHUNK);
-      if (closed) return;
-      if (events.length === 0) {
-        // The tail dispatched past `cursor` but the log holds nothing after it: trimmed away.
-        throw new CursorExpiredError(cursor, null);
-      }
-      for (const event of events) if (matchesEvent(event, filter)) queue.push(event);
-      readCursor = events.at(-1)!.cursor;
-    };
-
-    if (!options.after) remove = this.add(filter, live);
-    this.ends.add(close);
-
-    const next = async (): Promise<IteratorResult<TaskEvent>> => {
-      for (;;) {
-        if (size() > 0) return { value: take(), done: false };
-        if (closed) return { value: undefined, done: true };
-        if (failure) {
-          const error = failure;
-          close();
-          throw error;
-        }
-        if (readCursor === null) {
-          return await new Promise<IteratorResult<TaskEvent>>((resolve) => {
-            waiting = resolve;
-          });
-        }
-        // Replaying: one pull at a time, however the consumer calls next().
-        pulling ??= pull().finally(() => {
-          pulling = null;
-        });
-        try {
-          await pulling;
-        } catch (error) {
-          close();
-          throw error;
-        }
-      }
-    };
-
-    const feed: EventFeed = {
-      [Symbol.asyncIterator]() {
-        return feed;
-      },
-      next,
-      return() {
-        close();
-        return Promise.resolve({ value: undefined, done: true });
-      },
-      close,
-      peek: (count) => queue.slice(head, head + count),
-    };
-    return feed;
+    const subscription = new Subscription(
+      this,
+      options.filter ?? {},
+      options.maxBuffered ?? MAX_BUFFERED,
+      options.after ?? null,
+    );
+    this.ends.add(subscription);
+    return subscription;
   }
 
   /** Stop following the stream and end every subscription. */
   async stop(): Promise<void> {
     await this.starting?.catch(() => {});
-    for (const end of this.ends) end();
+    for (const subscription of this.ends) subscription.close();
     this.groups.clear();
     await this.tail?.stop();
     this.tail = null;
     this.starting = null;
+  }
+}
+
+/**
+ * One subscriber's feed: a replay pulled from the log in chunks, then live events pushed by the
+ * hub. A class rather than a dozen closures: an API process holds one per open subscription, and
+ * closures cost several times the memory of methods (issue 10's heap snapshots of 1,000 idle
+ * subscriptions).
+ */
+class Subscription implements EventFeed, Subscriber {
+  /** Events ready for the consumer: one replay chunk, or live events up to `maxBuffered`. */
+  private queue: TaskEvent[] = [];
+  private head = 0;
+  private waiting: ((result: IteratorResult<TaskEvent>) => void) | null = null;
+  private failure: Error | null = null;
+  private closed = false;
+  private remove: (() => void) | null = null;
+  /** Live copies of events at or before this were read by the replay; null once past it. */
+  private overlap: Cursor | null = null;
+  private pulling: Promise<void> | null = null;
+
+  constructor(
+    private readonly hub: EventHub,
+    private readonly filter: EventFilter,
+    private readonly maxBuffered: number,
+    /** While replaying: the last cursor read from the log (matching or not); null when live. */
+    private readCursor: Cursor | null,
+  ) {
+    if (readCursor === null) this.remove = hub.add(filter, this);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private get size(): number {
+    return this.queue.length - this.head;
+  }
+
+  private take(): TaskEvent {
+    const event = this.queue[this.head++]!;
+    if (this.head > 256 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    this.hub.delivered++;
+    return event;
+  }
+
+  private settle(result: IteratorResult<TaskEvent>): void {
+    const resolve = this.waiting!;
+    this.waiting = null;
+    resolve(result);
+  }
+
+  /** A live event from the hub. */
+  push(event: TaskEvent): void {
+    if (this.closed || this.failure) return;
+    if (this.overlap !== null) {
+      if (compareCursors(event.cursor, this.overlap) <= 0) return;
+      this.overlap = null;
+    }
+    if (this.waiting && this.size === 0) {
+      this.hub.delivered++;
+      this.settle({ value: event, done: false });
+      return;
+    }
+    if (this.size >= this.maxBuffered) {
+      // The buffered events are contiguous; the consumer gets them, then this error, and never an
+      // event past the gap.
+      this.failure = new SubscriberTooSlowError(this.maxBuffered);
+      this.remove?.();
+      return;
+    }
+    this.queue.push(event);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.hub.ends.delete(this);
+    this.remove?.();
+    this.queue.length = 0;
+    this.head = 0;
+    if (this.waiting) this.settle({ value: undefined, done: true });
+  }
+
+  peek(count: number): readonly TaskEvent[] {
+    return this.queue.slice(this.head, this.head + count);
+  }
+
+  /** One replay step: read a chunk after `readCursor`, or join the live fan-out when caught up. */
+  private async pull(): Promise<void> {
+    const cursor = this.readCursor!;
+    if (compareCursors(cursor, this.hub.dispatched) >= 0) {
+      // Caught up with the tail (perhaps ahead of it): live from here, minus what was read.
+      this.readCursor = null;
+      this.overlap = cursor;
+      this.remove = this.hub.add(this.filter, this);
+      return;
+    }
+    await this.hub.log.assertResumable(cursor);
+    const events = await this.hub.log.readAfter(cursor, REPLAY_CHUNK);
+    if (this.closed) return;
+    if (events.length === 0) {
+      // The tail dispatched past `cursor` but the log holds nothing after it: trimmed away.
+      throw new CursorExpiredError(cursor, null);
+    }
+    for (const event of events) if (matchesEvent(event, this.filter)) this.queue.push(event);
+    this.readCursor = events.at(-1)!.cursor;
+  }
+
+  async next(): Promise<IteratorResult<TaskEvent>> {
+    for (;;) {
+      if (this.size > 0) return { value: this.take(), done: false };
+      if (this.closed) return { value: undefined, done: true };
+      if (this.failure) {
+        const error = this.failure;
+        this.close();
+        throw error;
+      }
+      if (this.readCursor === null) {
+        return await new Promise<IteratorResult<TaskEvent>>((resolve) => {
+          this.waiting = resolve;
+        });
+      }
+      // Replaying: one pull at a time, however the consumer calls next().
+      this.pulling ??= this.pull().finally(() => {
+        this.pulling = null;
+      });
+      try {
+        await this.pulling;
+      } catch (error) {
+        this.close();
+        throw error;
+      }
+    }
+  }
+
+  return(): Promise<IteratorResult<TaskEvent>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
   }
 }
