@@ -15,20 +15,49 @@ function num(text: string | undefined): number | null {
   return Number.isFinite(value) ? value : null;
 }
 
+/** An attempt as the scripts store it (see `encodeAttempts` in scripts/common.lua). */
+type StoredAttempt =
+  | [number, number, number?, string?, string?, (TaskAttempt['error'] | 0)?, string?]
+  | Partial<TaskAttempt>;
+
+/**
+ * One attempt as stored: `[attempt, startedAt, finishedAt|0, workerId|'', flags, error|0,
+ * preemptedBy|'']` with trailing defaults dropped, or (records written before that encoding) an
+ * object.
+ */
+function parseAttempt(stored: unknown): TaskAttempt {
+  const value = stored as StoredAttempt;
+  if (!Array.isArray(value)) {
+    return {
+      attempt: value.attempt ?? 0,
+      startedAt: value.startedAt ?? null,
+      finishedAt: value.finishedAt ?? null,
+      workerId: value.workerId ?? null,
+      error: value.error ?? null,
+      stalled: value.stalled === true,
+      preempted: value.preempted === true,
+      preemptedBy: value.preemptedBy ?? null,
+      handedBack: value.handedBack === true,
+    };
+  }
+  const [attempt, startedAt, finishedAt, workerId, flags = '', error, preemptedBy] = value;
+  return {
+    attempt,
+    startedAt: startedAt || null,
+    finishedAt: finishedAt || null,
+    workerId: workerId || null,
+    error: error || null,
+    stalled: flags.includes('s'),
+    preempted: flags.includes('p'),
+    preemptedBy: preemptedBy || null,
+    handedBack: flags.includes('h'),
+  };
+}
+
 /** A task record as the scripts store it (a Redis hash of strings) turned into a `Task`. */
 export function parseTaskRecord(hash: Record<string, string>): Task | null {
   if (!hash.id) return null;
-  const attempts = json<TaskAttempt[]>(hash.attempts, []).map((a) => ({
-    attempt: a.attempt,
-    startedAt: a.startedAt ?? null,
-    finishedAt: a.finishedAt ?? null,
-    workerId: a.workerId ?? null,
-    error: a.error ?? null,
-    stalled: a.stalled === true,
-    preempted: a.preempted === true,
-    preemptedBy: a.preemptedBy ?? null,
-    handedBack: a.handedBack === true,
-  }));
+  const attempts = json<unknown[]>(hash.attempts, []).map(parseAttempt);
   return {
     id: hash.id,
     type: hash.type ?? '',

@@ -155,16 +155,58 @@ local function setStatus(rec, to, at, extra)
   return true
 end
 
--- Attempts are kept as a JSON array on the record: one entry per run of the handler, across every
--- time the task was run again by hand. `runStart` is where the current run's attempts begin: attempt
--- numbers and `attemptsMade` count within it, as BullMQ and the handler do.
--- Preempted and handed-back attempts are listed but not counted in `attemptsMade`: neither uses up
--- an attempt (BullMQ does not count them against the retry budget either).
+-- Attempts are kept on the record as a compact JSON array of arrays, one per run of the handler,
+-- across every time the task was run again by hand:
+--   [attempt, startedAt, finishedAt or 0, workerId or '', flags, error or 0, preemptedBy or '']
+-- flags: 's' stalled, 'p' preempted, 'h' handed back, 'f' fanned out; trailing defaults dropped.
+-- Compact so a task's record stays under Redis' listpack limit (64-byte values): a one-attempt
+-- success is ~48 bytes this way and ~125 as an array of objects, which turned the whole record
+-- into a hashtable of 3x the memory. Records written as arrays of objects still read.
+-- `runStart` is where the current run's attempts begin: attempt numbers and `attemptsMade` count
+-- within it, as BullMQ and the handler do. Preempted and handed-back attempts are listed but not
+-- counted in `attemptsMade`: neither uses up an attempt (BullMQ does not count them either).
+local function decodeAttempts(text)
+  local ok, list = pcall(cjson.decode, text)
+  if not ok or type(list) ~= 'table' then return {} end
+  local out = {}
+  for i, a in ipairs(list) do
+    if a[1] == nil then
+      out[i] = a
+    else
+      local flags = a[5] or ''
+      local err = a[6]
+      out[i] = {attempt = a[1], startedAt = a[2], finishedAt = (a[3] == 0 or a[3] == nil) and cjson.null or a[3],
+        workerId = (a[4] == nil or a[4] == '') and cjson.null or a[4],
+        error = (err == nil or err == 0) and cjson.null or err,
+        stalled = string.find(flags, 's', 1, true) ~= nil, preempted = string.find(flags, 'p', 1, true) ~= nil or nil,
+        handedBack = string.find(flags, 'h', 1, true) ~= nil or nil, fannedOut = string.find(flags, 'f', 1, true) ~= nil or nil,
+        preemptedBy = (a[7] ~= nil and a[7] ~= '') and a[7] or nil}
+    end
+  end
+  return out
+end
+
+local function encodeAttempts(list)
+  if #list == 0 then return '[]' end
+  local parts = {}
+  for i, a in ipairs(list) do
+    local flags = (a.stalled == true and 's' or '') .. (a.preempted == true and 'p' or '') ..
+      (a.handedBack == true and 'h' or '') .. (a.fannedOut == true and 'f' or '')
+    local fin = a.finishedAt
+    local row = {a.attempt, a.startedAt, (fin == nil or fin == cjson.null) and 0 or fin,
+      (a.workerId == nil or a.workerId == cjson.null) and '' or a.workerId, flags,
+      (a.error == nil or a.error == cjson.null) and 0 or a.error, a.preemptedBy or ''}
+    local n = 7
+    while n > 3 and (row[n] == '' or row[n] == 0) do row[n] = nil; n = n - 1 end
+    parts[i] = cjson.encode(row)
+  end
+  return '[' .. table.concat(parts, ',') .. ']'
+end
+
 local function updateAttempts(rec, change)
-  local ok, attempts = pcall(cjson.decode, rec.attempts)
-  if not ok or type(attempts) ~= 'table' then attempts = {} end
+  local attempts = decodeAttempts(rec.attempts)
   local result = change(attempts)
-  rec.attempts = #attempts == 0 and '[]' or cjson.encode(attempts)
+  rec.attempts = encodeAttempts(attempts)
   local made = 0
   for i = rec.runStart + 1, #attempts do
     if attempts[i].preempted ~= true and attempts[i].handedBack ~= true then made = made + 1 end
@@ -175,9 +217,7 @@ end
 
 -- The number of the current run's latest attempt (1 = its first).
 local function currentAttempt(rec)
-  local ok, attempts = pcall(cjson.decode, rec.attempts)
-  if not ok or type(attempts) ~= 'table' then return 0 end
-  return #attempts - rec.runStart
+  return #decodeAttempts(rec.attempts) - rec.runStart
 end
 
 local function closeAttempt(rec, at, err, stalled)
