@@ -89,6 +89,10 @@ export class Keys {
   indexSchedule(scheduleId: string): string {
     return `${this.indexPrefix}schedule:${scheduleId}`;
   }
+  /** Sorted set, score = created at: the tasks of a fair group (any queue). */
+  indexGroup(group: string): string {
+    return `${this.indexPrefix}group:${group}`;
+  }
   /** Sorted set, score = finished at: every finished task (retention trims from here). */
   get indexFinished(): string {
     return `${this.indexPrefix}finished`;

@@ -210,6 +210,8 @@ export const TaskFilter = z.strictObject({
   finishedBefore: z.number().optional(),
   /** Submitted by this schedule (walks the schedule's own index). */
   scheduleId: FilterName.optional(),
+  /** Of this fair group (walks the group's own index). */
+  group: GroupName.optional(),
 });
 export type TaskFilter = z.infer<typeof TaskFilter>;
 

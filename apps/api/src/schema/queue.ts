@@ -8,7 +8,7 @@ import { AUTH_ERRORS } from './errors';
 import { TaskStatusEnum } from './task-filter';
 
 /** A queue as resolved: its settings are read once, whichever of its fields ask. */
-class QueueView {
+export class QueueView {
   private settingsRead: Promise<QueueSettings> | null = null;
   constructor(
     readonly name: string,

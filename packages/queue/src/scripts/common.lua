@@ -106,6 +106,7 @@ end
 local function indexKeys(rec)
   local keys = {K_IDX .. 'all', K_IDX .. 'type:' .. rec.type, K_IDX .. 'queue:' .. rec.queue}
   if rec.scheduleId and rec.scheduleId ~= '' then keys[#keys + 1] = K_IDX .. 'schedule:' .. rec.scheduleId end
+  if rec.group and rec.group ~= '' then keys[#keys + 1] = K_IDX .. 'group:' .. rec.group end
   local ok, labels = pcall(cjson.decode, rec.labels)
   if ok and type(labels) == 'table' then
     for k, v in pairs(labels) do keys[#keys + 1] = K_IDX .. 'label:' .. k .. '=' .. tostring(v) end
