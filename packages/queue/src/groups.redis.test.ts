@@ -165,5 +165,24 @@ describe('fair groups', () => {
     const delayed = h.engine.submit({ type: 'work', params: {}, group: 'g', delayMs: 10 });
     await expect(delayed).rejects.toBeInstanceOf(ValidationError);
     await expect(delayed).rejects.toMatchObject({ fields: [{ path: 'group' }] });
+    // A workflow node that waits for another cannot be grouped either; nothing of the workflow is added.
+    const nodes = await h.engine.submitMany(
+      [
+        { type: 'work', params: {}, group: 'g' },
+        { type: 'work', params: {}, group: 'g' },
+      ],
+      {
+        workflow: {
+          id: 'wf1',
+          name: 'w',
+          nodes: [
+            { key: 'a', dependsOn: [] },
+            { key: 'b', dependsOn: ['a'] },
+          ],
+        },
+      },
+    );
+    expect(nodes[1]).toMatchObject({ ok: false, error: { fields: [{ path: 'group' }] } });
+    expect(await h.engine.queue('work').count()).toBe(0);
   });
 });

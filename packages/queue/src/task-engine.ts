@@ -434,6 +434,18 @@ export class TaskEngine {
     if (options.workflow) {
       if (accepted.length < inputs.length) return outcomes;
       this.linkWorkflow(options.workflow, accepted);
+      // A grouped node cannot wait for other nodes (see groupConflicts): all or none.
+      for (const a of accepted) {
+        if (!a.data.group || !a.data.dependsOn?.length) continue;
+        const message = 'not with dependsOn: a grouped task runs at its group’s turn';
+        outcomes[a.index] = {
+          ok: false,
+          error: new ValidationError(`a grouped task cannot also have dependencies`, [
+            { path: 'group', message },
+          ]),
+        };
+      }
+      if (accepted.some((a) => outcomes[a.index])) return outcomes;
     } else await this.checkDependencies(accepted, outcomes);
     if (accepted.some((a) => outcomes[a.index])) {
       for (let i = accepted.length - 1; i >= 0; i--) if (outcomes[accepted[i]!.index]) accepted.splice(i, 1);
