@@ -137,6 +137,32 @@ describe('fair groups', () => {
     expect((await h.engine.groups('work', 10)).groups).toEqual([]);
   });
 
+  it('runs a group in priority order, and lets an urgent grouped task past the window', async () => {
+    h = await createHarness({
+      queues: { work: { ...WORK, preemption: { below: 9 }, groups: { concurrency: 1, window: 1 } } },
+    });
+    const submit = (tag: string, priority: number, group = 'p') =>
+      h.engine.submit({ type: 'work', params: { tag }, priority, group });
+    await submit('first', 1);
+    await submit('low', 2);
+    await submit('high', 8);
+    await submit('other', 5, 'q');
+    // The window holds one grouped task waiting in BullMQ: only 'first' was taken.
+    const counts = async () =>
+      Object.fromEntries(
+        (await h.engine.groups('work', 10)).groups.map((g) => [g.name, [g.waiting, g.queued]]),
+      );
+    expect(await counts()).toEqual({ p: [2, 1], q: [1, 0] });
+    // Urgent (at the preemption threshold): taken at once, past the full window, within its group's
+    // limit (group 'u' has nothing in flight).
+    await submit('urgent', 9, 'u');
+    expect(await counts()).toEqual({ p: [2, 1], q: [1, 0], u: [0, 1] });
+    await h.startWorker();
+    await h.waitForEvents((all) => all.filter((e) => e.kind === 'succeeded').length === 5);
+    const order = h.runs.map((r) => r.tag);
+    expect(order.filter((t) => t !== 'other' && t !== 'urgent')).toEqual(['first', 'high', 'low']);
+  });
+
   it('runs a grouped task again by hand through its group', async () => {
     h = await createHarness(withGroups({ concurrency: 1 }));
     await h.startWorker();
