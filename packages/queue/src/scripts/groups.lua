@@ -102,9 +102,10 @@ GROUP_MOVE = function(rec, from, to, at)
   if from == 'pending' then
     parked = rcall('ZREM', laneKey(rec.queue, rec.group), rec.id) == 1
     if parked then
-      -- Left its lane without a turn (cancelled, or its job was run by other means).
+      -- Left its lane without a turn: cancelled (its parked job goes with it, in this same call),
+      -- or its job was run by other means.
       g.w = g.w - 1
-      if not FINAL[to] then g.f = g.f + 1 end
+      if FINAL[to] then bullRemoveParked(rec.queue, rec.id) else g.f = g.f + 1 end
     else
       g.q = g.q - 1
       q.queued = q.queued - 1
