@@ -37,6 +37,8 @@ describe('taskplane', () => {
       `${label.key}=${label.value}`,
       '--priority',
       '8',
+      '--group',
+      'shop-cli',
       '--json',
     );
     expect(submitted).toMatchObject({ code: 0, stderr: '' });
@@ -48,6 +50,7 @@ describe('taskplane', () => {
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(new RegExp(`id:\\s+${task.id}`));
     expect(shown.stdout).toMatch(/status:\s+SUCCESS/);
+    expect(shown.stdout).toMatch(/group:\s+shop-cli/);
 
     const listed = await taskplane('list', '--label', `${label.key}=${label.value}`, '--json');
     expect(listed.code).toBe(0);

@@ -29,6 +29,7 @@ export const COMMAND_TABLE = {
       'idempotency-key': { type: 'string' },
       queue: { type: 'string' },
       order: { type: 'string' },
+      group: { type: 'string' },
       wait: { type: 'boolean', default: false },
       bulk: { type: 'string' },
     },

@@ -3,7 +3,7 @@ export const USAGE = `Usage: taskplane <command> [options]
 
 Tasks
   submit <type> --params '<json>' [--priority N] [--label k=v]... [--delay MS]
-                [--idempotency-key K] [--queue Q] [--order fifo|lifo] [--wait]
+                [--idempotency-key K] [--queue Q] [--order fifo|lifo] [--group G] [--wait]
   submit --bulk tasks.jsonl     one task input per line; bad lines reported by number
   get <id>
   list [--status S] [--type T] [--queue Q] [--label k=v] [--first N] [--after CURSOR]
@@ -248,10 +248,11 @@ Examples:
   taskplane tail --queue products --kind log --kind failed
   taskplane tail --label shop=demo --json | jq -r .data.line`,
   submit: `Usage: taskplane submit <type> [--params '<json>'] [--priority N] [--label k=v]... [--delay MS]
-                       [--idempotency-key K] [--queue Q] [--order fifo|lifo] [--wait]
+                       [--idempotency-key K] [--queue Q] [--order fifo|lifo] [--group G] [--wait]
        taskplane submit --bulk tasks.jsonl [--json]
 
---order lifo runs the task before older ones of its priority. --wait follows the task until it
+--order lifo runs the task before older ones of its priority. --group puts the task in a fair group
+(e.g. a shop id): groups take turns, within the queue's group limits. --wait follows the task until it
 finishes, with its progress, and exits 0 when it succeeded, 1 (printing the error) otherwise.
 --bulk submits one task input per line ({"type": ..., "params": ..., "labels": [...]}, the
 submitTask input) in batches, with a progress bar; bad lines are reported by line number and make

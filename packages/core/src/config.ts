@@ -3,6 +3,32 @@ import { Duration } from './duration';
 import { ScheduleConfig } from './schedule-config';
 import { Priority, TaskOrder } from './task';
 
+/** Grouped jobs waiting in BullMQ per queue when a queue sets no `groups.window`. */
+export const DEFAULT_GROUP_WINDOW = 50;
+
+/**
+ * Fair groups of one queue. A task submitted with a `group` (e.g. a shop id) waits in its group's
+ * lane; groups take turns (round-robin) to put their next task into BullMQ, so a group with
+ * 100,000 tasks cannot starve one with ten. The limits apply to each group of the queue on its
+ * own. Changeable at run time (`updateQueueSettings`).
+ */
+export const GroupsConfig = z.strictObject({
+  /** At most this many tasks of one group in flight (started or about to, not finished); null (default) = no limit. */
+  concurrency: z.number().int().min(1).nullable().default(null),
+  /** At most `max` starts of one group in any `duration`; null (default) = unlimited. */
+  rate_limit: z
+    .strictObject({ max: z.number().int().min(1).max(1000), duration: Duration })
+    .nullable()
+    .default(null),
+  /**
+   * How many grouped tasks wait in BullMQ at most (taken from the lanes, not started yet): enough
+   * that workers never idle between turns, few enough that a new group's tasks are not queued
+   * behind a long run of one group's. Default 50.
+   */
+  window: z.number().int().min(1).max(10_000).default(DEFAULT_GROUP_WINDOW),
+});
+export type GroupsConfig = z.infer<typeof GroupsConfig>;
+
 /** One queue's settings. */
 export const QueueConfig = z.strictObject({
   /** Concurrent tasks per worker process on this queue. Changeable at run time. */
@@ -23,6 +49,8 @@ export const QueueConfig = z.strictObject({
    * its slot. Changeable at run time (`updateQueueSettings`).
    */
   preemption: z.strictObject({ below: Priority }).nullable().default(null),
+  /** Fair groups: limits for the tasks of this queue submitted with a `group` (see `GroupsConfig`). */
+  groups: GroupsConfig.prefault({}),
 });
 export type QueueConfig = z.infer<typeof QueueConfig>;
 

@@ -89,6 +89,10 @@ export class Keys {
   indexSchedule(scheduleId: string): string {
     return `${this.indexPrefix}schedule:${scheduleId}`;
   }
+  /** Sorted set, score = created at: the tasks of a fair group (any queue). */
+  indexGroup(group: string): string {
+    return `${this.indexPrefix}group:${group}`;
+  }
   /** Sorted set, score = finished at: every finished task (retention trims from here). */
   get indexFinished(): string {
     return `${this.indexPrefix}finished`;
@@ -163,6 +167,36 @@ export class Keys {
    */
   preemptGrants(queue: string): string {
     return `${this.prefix}:queue:${queue}:preempt-grants`;
+  }
+
+  /**
+   * Fair groups (scripts/groups.lua builds these from `taskPrefix`, `task:` replaced by `queue:`;
+   * group names hold no ':'). Hash: the queue's group limits as the dispatcher applies them
+   * (`concurrency`, `rateMax`, `rateDuration`, `window`, `below`; written by `applyLimits`) and its
+   * own state (`queued`: grouped tasks taken from their lanes and not started yet; `seq`: the
+   * submit order of the lanes).
+   */
+  groupState(queue: string): string {
+    return `${this.prefix}:queue:${queue}:groups:state`;
+  }
+  /**
+   * Hash: group name to its counts, `"<parked> <queued> <running> <in flight> <in ring>"`; a group
+   * with none of them is removed. `queue { groups }` pages through it with HSCAN.
+   */
+  groupCounts(queue: string): string {
+    return `${this.prefix}:queue:${queue}:groups`;
+  }
+  /** List: the groups of a queue that have parked tasks and may take a turn, in turn order. */
+  groupRing(queue: string): string {
+    return `${this.prefix}:queue:${queue}:groups:ring`;
+  }
+  /** Sorted set: a group's parked task ids, scored by priority, then submit order. */
+  groupLane(queue: string, group: string): string {
+    return `${this.prefix}:queue:${queue}:group:${group}:lane`;
+  }
+  /** List with TTL: a group's latest start times (ms), newest first, for its rate limit. */
+  groupStarts(queue: string, group: string): string {
+    return `${this.prefix}:queue:${queue}:group:${group}:starts`;
   }
 
   /** Hash: a queue's run-time settings (concurrency, rate limit) shared by every worker. */

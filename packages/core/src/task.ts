@@ -69,6 +69,16 @@ export type DependencyPolicy = z.infer<typeof DependencyPolicy>;
 export const ChildFailurePolicy = z.enum(['fail_parent', 'continue', 'ignore']);
 export type ChildFailurePolicy = z.infer<typeof ChildFailurePolicy>;
 
+/**
+ * A fair group's name (`shop_42`): tasks of one group take turns with other groups' and share the
+ * group's limits (see `GroupsConfig`). Part of Redis key names, so short and plain.
+ */
+export const GroupName = z
+  .string()
+  .max(128)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'group names use letters, digits and _ . -');
+export type GroupName = z.infer<typeof GroupName>;
+
 /** Most dependencies one task may name: each is a set member on both sides. */
 export const MAX_DEPENDENCIES = 1000;
 
@@ -131,6 +141,8 @@ export const Task = z.object({
   scheduleId: z.string().nullable(),
   /** The workflow this task is a node of, or null. */
   workflowId: z.string().nullable(),
+  /** The fair group the task belongs to, or null. */
+  group: z.string().nullable(),
 });
 export type Task = z.infer<typeof Task>;
 
@@ -170,6 +182,11 @@ export const TaskInput = z.strictObject({
    * `ctx.fanOut(children, { onChildFailure })` overrides it for that fan-out.
    */
   onChildFailure: ChildFailurePolicy.optional(),
+  /**
+   * A fair group (e.g. a shop id): the task takes turns with other groups' tasks of its queue and
+   * counts against the group's limits. Not with a delay, dependencies or a parent.
+   */
+  group: GroupName.optional(),
 });
 export type TaskInput = z.input<typeof TaskInput>;
 export type ParsedTaskInput = z.output<typeof TaskInput>;
@@ -193,6 +210,8 @@ export const TaskFilter = z.strictObject({
   finishedBefore: z.number().optional(),
   /** Submitted by this schedule (walks the schedule's own index). */
   scheduleId: FilterName.optional(),
+  /** Of this fair group (walks the group's own index). */
+  group: GroupName.optional(),
 });
 export type TaskFilter = z.infer<typeof TaskFilter>;
 

@@ -32,6 +32,7 @@ found.active = {count = activeCount, ids = activeIds}
 if ARGV[4] == 'remove' then bullRemoveFinished(queue, id) end
 if ARGV[4] == 'promote' then found.done = bullPromoteParked(queue, id) end
 if ARGV[4] == 'remove-parked' then found.done = bullRemoveParked(queue, id) end
+if ARGV[4] == 'schedule' then found.done = bullScheduleParked(queue, id, tonumber(ARGV[5]), tonumber(ARGV[6])) end
 return cjson.encode(found)`;
 
 interface Probe {
@@ -76,7 +77,8 @@ afterEach(async () => {
 
 async function probe(
   id: string,
-  action: 'read' | 'remove' | 'promote' | 'remove-parked' = 'read',
+  action: 'read' | 'remove' | 'promote' | 'remove-parked' | 'schedule' = 'read',
+  ...extra: number[]
 ): Promise<Probe> {
   const text = (await redis.eval(
     renderLua(PROBE),
@@ -86,6 +88,7 @@ async function probe(
     QUEUE,
     id,
     action,
+    ...extra,
   )) as string;
   return JSON.parse(text) as Probe;
 }
@@ -286,6 +289,34 @@ describe('BullMQ storage as bull.lua reads it', () => {
       ['active', 'waiting'],
       ['completed', 'active'],
     ]);
+  });
+
+  it('a parked job scheduled the way bull.lua does is run by a waiting worker at that time, not before', async () => {
+    await queue.add('sync', {}, { jobId: 'p5', delay: 10 * 365 * 24 * 3600 * 1000 });
+    let ranAt = 0;
+    const done = work(async () => {
+      ranAt = Date.now();
+      return 1;
+    });
+    // The worker is idle and blocked on BullMQ's marker before the job is scheduled.
+    await workers[0]!.waitUntilReady();
+    const now = Date.now();
+    const due = now + 300;
+    expect((await probe('p5', 'schedule', due, now)).done).toBe(true);
+    expect(await queue.getJobState('p5')).toBe('delayed');
+    await done;
+    expect(ranAt).toBeGreaterThanOrEqual(due);
+    const p = await probe('p5');
+    expect(p.entries.map((e) => [e.kind, e.prev])).toEqual([
+      ['added', undefined],
+      ['delayed', undefined],
+      ['delayed', undefined],
+      ['waiting', 'delayed'],
+      ['active', 'waiting'],
+      ['completed', 'active'],
+    ]);
+    expect(p.entries[2]!.delay).toBe(due);
+    expect((await probe('p5', 'schedule', due, now)).done).toBe(false);
   });
 
   it('a parked job removed the way bull.lua does is gone for BullMQ', async () => {

@@ -6,6 +6,7 @@ export * from './bulk/bulk-store';
 export * from './bull-priority';
 export * from './classify';
 export * from './control';
+export * from './groups';
 export * from './job-data';
 export * from './leader-lease';
 export * from './presence';

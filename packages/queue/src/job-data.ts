@@ -35,6 +35,8 @@ export interface JobData {
   workflowName?: string;
   workflowSize?: number;
   nodeKey?: string;
+  /** The task's fair group; the job is added parked and waits in the group's lane (scripts/groups.lua). */
+  group?: string;
 }
 
 /** BullMQ's backoff type name for Taskplane's strategy (see `retryDelay`). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FINAL_STATUSES, type Keys, TRANSITIONS } from '@taskplane/core';
+import { DEFAULT_GROUP_WINDOW, FINAL_STATUSES, type Keys, PRIORITY_MAX, TRANSITIONS } from '@taskplane/core';
 import type { Redis } from 'ioredis';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,7 +21,9 @@ export function renderLua(text: string): string {
   return text.replace(/^--@include (\w+)$/gm, (_, include: string) =>
     readFileSync(join(here, 'scripts', `${include}.lua`), 'utf8')
       .replace('__TRANSITIONS__', TRANSITIONS_LUA)
-      .replace('__FINAL__', FINAL_LUA),
+      .replace('__FINAL__', FINAL_LUA)
+      .replace('__GROUP_WINDOW__', String(DEFAULT_GROUP_WINDOW))
+      .replace('__PRIORITY_MAX__', String(PRIORITY_MAX)),
   );
 }
 

@@ -26,10 +26,12 @@ import { FlowProducer, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { toBullPriority } from './bull-priority';
 import { ControlKind, publishControl } from './control';
+import { type GroupPage, listGroups, writeGroupLimits } from './groups';
 import { BACKOFF_TYPE, type JobData } from './job-data';
 import { listWorkers } from './presence';
 import {
   type QueueSettings,
+  type QueueSettingsChange,
   readQueueSettings,
   validateSettings,
   writeQueueSettings,
@@ -150,6 +152,27 @@ function childFailureOptions(policy: ChildFailurePolicy): JobsOptions {
   return { ignoreDependencyOnFailure: true };
 }
 
+/**
+ * A grouped task is parked until its group's turn (scripts/groups.lua): it cannot also wait for
+ * a time or for dependencies (one parking each), nor be a fan-out child (its parent waits on it
+ * through BullMQ, which a parked job's removal on cancel would break).
+ */
+function groupConflicts(input: ParsedTaskInput): void {
+  const other =
+    input.delayMs !== undefined || input.runAt !== undefined
+      ? 'a delay'
+      : input.dependsOn?.length
+        ? 'dependencies'
+        : input.parentId
+          ? 'a parent task'
+          : null;
+  if (other) {
+    throw new ValidationError(`a grouped task cannot also have ${other}`, [
+      { path: 'group', message: `not with ${other}: a grouped task runs at its group's turn` },
+    ]);
+  }
+}
+
 /** A task as the projection records it when its job is added (see `create` in project.lua). */
 function submittedTask(
   id: string,
@@ -157,8 +180,10 @@ function submittedTask(
   queue: string,
   data: JobData,
   createdAt: number,
-  delay: number,
+  parkedOrDelayed: number,
 ): Task {
+  // A grouped task's parking is no delay of its own: it is pending, waiting for its turn.
+  const delay = data.group ? 0 : parkedOrDelayed;
   return {
     id,
     type,
@@ -187,6 +212,7 @@ function submittedTask(
     onChildFailure: data.onChildFailure ?? 'continue',
     scheduleId: data.scheduleId ?? null,
     workflowId: data.workflowId ?? null,
+    group: data.group ?? null,
   };
 }
 
@@ -216,6 +242,8 @@ export class TaskEngine {
    * on every submit was a third round trip on the hot path for a setting that rarely changes.
    */
   private readonly recentSettings = new Map<string, { settings: QueueSettings; until: number }>();
+  /** Queues whose group limits this process has handed to the dispatcher (see `ensureGroupLimits`). */
+  private readonly groupLimitsWritten = new Set<string>();
 
   constructor(options: TaskEngineOptions) {
     this.config = options.config;
@@ -355,11 +383,13 @@ export class TaskEngine {
         { path: 'dependsOn', message: 'not with a parent task' },
       ]);
     }
-    const delay = dependsOn
-      ? PARK_DELAY_MS
-      : input.runAt !== undefined
-        ? Math.max(0, input.runAt - now)
-        : (input.delayMs ?? 0);
+    if (input.group) groupConflicts(input);
+    const delay =
+      dependsOn || input.group
+        ? PARK_DELAY_MS
+        : input.runAt !== undefined
+          ? Math.max(0, input.runAt - now)
+          : (input.delayMs ?? 0);
     return {
       id: newTaskId(now),
       queue,
@@ -378,6 +408,7 @@ export class TaskEngine {
         ...(dependsOn ? { dependsOn } : {}),
         ...(input.onDependencyFailure ? { onDependencyFailure: input.onDependencyFailure } : {}),
         ...(input.onChildFailure ? { onChildFailure: input.onChildFailure } : {}),
+        ...(input.group ? { group: input.group } : {}),
       },
     };
   }
@@ -477,6 +508,18 @@ export class TaskEngine {
     if (options.workflow) {
       if (accepted.length < inputs.length) return outcomes;
       this.linkWorkflow(options.workflow, accepted);
+      // A grouped node cannot wait for other nodes (see groupConflicts): all or none.
+      for (const a of accepted) {
+        if (!a.data.group || !a.data.dependsOn?.length) continue;
+        const message = 'not with dependsOn: a grouped task runs at its group’s turn';
+        outcomes[a.index] = {
+          ok: false,
+          error: new ValidationError(`a grouped task cannot also have dependencies`, [
+            { path: 'group', message },
+          ]),
+        };
+      }
+      if (accepted.some((a) => outcomes[a.index])) return outcomes;
     } else await this.checkDependencies(accepted, outcomes);
     if (accepted.some((a) => outcomes[a.index])) {
       for (let i = accepted.length - 1; i >= 0; i--) if (outcomes[accepted[i]!.index]) accepted.splice(i, 1);
@@ -526,6 +569,7 @@ export class TaskEngine {
       });
     }
 
+    await this.ensureGroupLimits(fresh);
     const byQueue = new Map<string, typeof fresh>();
     for (const a of fresh) {
       const items = byQueue.get(a.queue);
@@ -612,7 +656,8 @@ export class TaskEngine {
   ): Promise<void> {
     const byQueue = new Map<string, typeof items>();
     for (const a of items) {
-      if (a.delay > 0 || a.data.dependsOn?.length) continue;
+      // A grouped task's parking is no delay: an urgent one skips its group's turn (groups.lua).
+      if ((a.delay > 0 && !a.data.group) || a.data.dependsOn?.length) continue;
       const list = byQueue.get(a.queue);
       if (list) list.push(a);
       else byQueue.set(a.queue, [a]);
@@ -828,9 +873,12 @@ export class TaskEngine {
         ...(task.scheduleId ? { scheduleId: task.scheduleId } : {}),
         ...(task.workflowId ? { workflowId: task.workflowId } : {}),
         ...(task.onChildFailure !== 'continue' ? { onChildFailure: task.onChildFailure } : {}),
+        ...(task.group ? { group: task.group } : {}),
       };
       const jobs = byQueue.get(task.queue) ?? [];
-      jobs.push({ name: task.type, data, opts: this.jobOptions(task.id, data, 0, 0) });
+      // A grouped task goes back to its group's lane: parked again (the projection re-lanes it).
+      const delay = task.group ? PARK_DELAY_MS : 0;
+      jobs.push({ name: task.type, data, opts: this.jobOptions(task.id, data, delay, 0) });
       byQueue.set(task.queue, jobs);
     });
     await Promise.all(
@@ -869,7 +917,7 @@ export class TaskEngine {
   }
 
   /** Change a queue's concurrency, rate limit or global cap on every worker process, without restarts. */
-  async updateQueueSettings(queue: string, change: Partial<QueueSettings>): Promise<QueueSettings> {
+  async updateQueueSettings(queue: string, change: QueueSettingsChange): Promise<QueueSettings> {
     this.assertQueue(queue);
     validateSettings(this.config, change);
     await writeQueueSettings(this.redis, this.keys, queue, change);
@@ -890,6 +938,29 @@ export class TaskEngine {
     else await q.removeGlobalRateLimit();
     if (settings.globalConcurrency) await q.setGlobalConcurrency(settings.globalConcurrency);
     else await q.removeGlobalConcurrency();
+    await writeGroupLimits(this.redis, this.keys, queue, settings);
+    this.groupLimitsWritten.add(queue);
+  }
+
+  /**
+   * Before a process's first grouped submit to a queue, hand the queue's group limits to the
+   * dispatcher, in case no worker has yet (the first projection of the submit dispatches). Once
+   * per queue per process; ungrouped submits never pay for it.
+   */
+  private async ensureGroupLimits(items: { queue: string; data: JobData }[]): Promise<void> {
+    const queues = new Set(
+      items.filter((a) => a.data.group && !this.groupLimitsWritten.has(a.queue)).map((a) => a.queue),
+    );
+    for (const queue of queues) {
+      await writeGroupLimits(this.redis, this.keys, queue, await this.submitSettings(queue));
+      this.groupLimitsWritten.add(queue);
+    }
+  }
+
+  /** A page of a queue's fair groups with their counts (see `listGroups`). */
+  async groups(queue: string, first: number, after: string | null = null): Promise<GroupPage> {
+    this.assertQueue(queue);
+    return await listGroups(this.redis, this.keys, queue, first, after);
   }
 
   /**

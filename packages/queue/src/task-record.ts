@@ -88,5 +88,6 @@ export function parseTaskRecord(hash: Record<string, string>): Task | null {
       hash.onChildFail === 'fail_parent' || hash.onChildFail === 'ignore' ? hash.onChildFail : 'continue',
     scheduleId: hash.scheduleId || null,
     workflowId: hash.workflowId || null,
+    group: hash.group || null,
   };
 }

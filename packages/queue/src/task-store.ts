@@ -80,6 +80,7 @@ function oneIndexAnswers(filter: TaskFilter): boolean {
     filter.queue?.length,
     Object.keys(filter.labels ?? {}).length,
     filter.scheduleId ? 1 : 0,
+    filter.group ? 1 : 0,
   ];
   return named.filter((n) => n).length <= 1;
 }
@@ -89,6 +90,7 @@ export function matchesFilter(task: Task, filter: TaskFilter): boolean {
   if (filter.type?.length && !filter.type.includes(task.type)) return false;
   if (filter.queue?.length && !filter.queue.includes(task.queue)) return false;
   if (filter.scheduleId !== undefined && task.scheduleId !== filter.scheduleId) return false;
+  if (filter.group !== undefined && task.group !== filter.group) return false;
   if (filter.createdAfter !== undefined && task.createdAt < filter.createdAfter) return false;
   if (filter.createdBefore !== undefined && task.createdAt >= filter.createdBefore) return false;
   if (
@@ -151,6 +153,7 @@ export class TaskStore {
     if (filter.queue?.length === 1) indexes.push(this.keys.indexQueue(filter.queue[0]!));
     if (filter.status?.length === 1) indexes.push(this.keys.indexStatus(filter.status[0]!));
     if (filter.scheduleId) indexes.push(this.keys.indexSchedule(filter.scheduleId));
+    if (filter.group) indexes.push(this.keys.indexGroup(filter.group));
     return indexes;
   }
 

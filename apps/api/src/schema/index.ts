@@ -9,6 +9,7 @@ import './task/mutations';
 import './task/events';
 import './task-type';
 import './queue';
+import './queue-groups';
 import './worker';
 import './dead-letter';
 import './bulk-operation';

@@ -1,5 +1,5 @@
 import { NotFoundError, TaskStatus, ValidationError } from '@taskplane/core';
-import type { QueueCounts, QueueSettings, TaskEngine } from '@taskplane/queue';
+import type { QueueCounts, QueueSettings, QueueSettingsChange, TaskEngine } from '@taskplane/queue';
 import { BulkKind } from '@taskplane/queue';
 import { builder } from '../builder';
 import type { QueueStats } from '../live-stats';
@@ -8,7 +8,7 @@ import { AUTH_ERRORS } from './errors';
 import { TaskStatusEnum } from './task-filter';
 
 /** A queue as resolved: its settings are read once, whichever of its fields ask. */
-class QueueView {
+export class QueueView {
   private settingsRead: Promise<QueueSettings> | null = null;
   constructor(
     readonly name: string,
@@ -131,7 +131,7 @@ builder.mutationField('setQueueConcurrency', (t) =>
       globalConcurrency: t.arg.int({ required: false, description: 'Omit to keep; 0 removes the cap' }),
     },
     resolve: async (_root, args, ctx) => {
-      const change: Partial<QueueSettings> = { concurrency: args.concurrency };
+      const change: QueueSettingsChange = { concurrency: args.concurrency };
       if (args.globalConcurrency !== null && args.globalConcurrency !== undefined) {
         change.globalConcurrency = args.globalConcurrency === 0 ? null : args.globalConcurrency;
       }

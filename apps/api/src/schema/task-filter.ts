@@ -24,6 +24,7 @@ export const TaskFilterInput = builder.inputType('TaskFilter', {
     createdBefore: t.field({ type: 'DateTime', required: false }),
     errorText: t.string({ required: false, description: 'Case-insensitive text in the last error message' }),
     scheduleId: t.id({ required: false, description: 'Submitted by this schedule' }),
+    group: t.string({ required: false, description: 'Of this fair group (lists and bulk operations)' }),
   }),
 });
 
@@ -37,6 +38,7 @@ type FilterArg =
       createdBefore?: Date | null;
       errorText?: string | null;
       scheduleId?: string | number | null;
+      group?: string | null;
     }
   | null
   | undefined;
@@ -59,6 +61,7 @@ export function toTaskFilter(arg: FilterArg): TaskFilter {
   if (arg.createdBefore) filter.createdBefore = arg.createdBefore.getTime();
   if (arg.errorText) filter.errorText = arg.errorText;
   if (arg.scheduleId !== null && arg.scheduleId !== undefined) filter.scheduleId = String(arg.scheduleId);
+  if (arg.group !== null && arg.group !== undefined) filter.group = arg.group;
   const parsed = TaskFilter.safeParse(filter);
   if (!parsed.success) {
     const fields = fieldErrors(parsed.error, 'filter');

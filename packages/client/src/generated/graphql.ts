@@ -100,6 +100,8 @@ export type SubmitTaskInput = {
   delayMs?: number | null | undefined;
   /** Tasks that must succeed first: the task is BLOCKED until they have, then runs by itself. Unknown ids are a ValidationError naming dependsOn.N; a dependency that already failed or was cancelled applies onDependencyFailure at once */
   dependsOn?: Array<string> | null | undefined;
+  /** A fair group (e.g. a shop id; 1-128 of letters, digits and _ . -): the task takes turns with other groups' tasks of its queue and counts against the queue's group limits. Not with a delay, runAt or dependsOn */
+  group?: string | null | undefined;
   /** Submitting again with this key returns the same task */
   idempotencyKey?: string | null | undefined;
   labels?: Array<LabelInput> | null | undefined;
@@ -144,6 +146,8 @@ export type TaskFilter = {
   createdBefore?: string | null | undefined;
   /** Case-insensitive text in the last error message */
   errorText?: string | null | undefined;
+  /** Of this fair group (lists and bulk operations) */
+  group?: string | null | undefined;
   labels?: Array<LabelInput> | null | undefined;
   queue?: Array<string> | null | undefined;
   /** Submitted by this schedule */
@@ -224,6 +228,7 @@ export type TaskFieldsFragment = {
   idempotencyKey: string | null;
   parentId: string | null;
   scheduleId: string | null;
+  group: string | null;
   createdAt: string;
   updatedAt: string;
   runAt: string | null;
@@ -249,6 +254,7 @@ export type TaskDetailFieldsFragment = {
   idempotencyKey: string | null;
   parentId: string | null;
   scheduleId: string | null;
+  group: string | null;
   createdAt: string;
   updatedAt: string;
   runAt: string | null;
@@ -376,6 +382,7 @@ export type BulkResultFieldsFragment = {
       idempotencyKey: string | null;
       parentId: string | null;
       scheduleId: string | null;
+      group: string | null;
       createdAt: string;
       updatedAt: string;
       runAt: string | null;
@@ -461,6 +468,7 @@ export type TaskQuery = {
     idempotencyKey: string | null;
     parentId: string | null;
     scheduleId: string | null;
+    group: string | null;
     createdAt: string;
     updatedAt: string;
     runAt: string | null;
@@ -508,6 +516,7 @@ export type TasksQuery = {
       idempotencyKey: string | null;
       parentId: string | null;
       scheduleId: string | null;
+      group: string | null;
       createdAt: string;
       updatedAt: string;
       runAt: string | null;
@@ -607,6 +616,7 @@ export type DeadLettersQuery = {
         idempotencyKey: string | null;
         parentId: string | null;
         scheduleId: string | null;
+        group: string | null;
         createdAt: string;
         updatedAt: string;
         runAt: string | null;
@@ -673,6 +683,7 @@ export type SubmitTaskMutation = {
           idempotencyKey: string | null;
           parentId: string | null;
           scheduleId: string | null;
+          group: string | null;
           createdAt: string;
           updatedAt: string;
           runAt: string | null;
@@ -722,6 +733,7 @@ export type SubmitTasksMutation = {
                 idempotencyKey: string | null;
                 parentId: string | null;
                 scheduleId: string | null;
+                group: string | null;
                 createdAt: string;
                 updatedAt: string;
                 runAt: string | null;
@@ -775,6 +787,7 @@ export type CancelTaskMutation = {
         idempotencyKey: string | null;
         parentId: string | null;
         scheduleId: string | null;
+        group: string | null;
         createdAt: string;
         updatedAt: string;
         runAt: string | null;
@@ -812,6 +825,7 @@ export type RetryTaskMutation = {
         idempotencyKey: string | null;
         parentId: string | null;
         scheduleId: string | null;
+        group: string | null;
         createdAt: string;
         updatedAt: string;
         runAt: string | null;
@@ -852,6 +866,7 @@ export type CancelTasksMutation = {
             idempotencyKey: string | null;
             parentId: string | null;
             scheduleId: string | null;
+            group: string | null;
             createdAt: string;
             updatedAt: string;
             runAt: string | null;
@@ -912,6 +927,7 @@ export type CleanQueueMutation = {
             idempotencyKey: string | null;
             parentId: string | null;
             scheduleId: string | null;
+            group: string | null;
             createdAt: string;
             updatedAt: string;
             runAt: string | null;
@@ -977,6 +993,7 @@ export type RequeueDeadLettersMutation = {
             idempotencyKey: string | null;
             parentId: string | null;
             scheduleId: string | null;
+            group: string | null;
             createdAt: string;
             updatedAt: string;
             runAt: string | null;
@@ -1035,6 +1052,7 @@ export type PurgeDeadLettersMutation = {
             idempotencyKey: string | null;
             parentId: string | null;
             scheduleId: string | null;
+            group: string | null;
             createdAt: string;
             updatedAt: string;
             runAt: string | null;
@@ -1298,6 +1316,7 @@ export type TaskUpdatesSubscription = {
     idempotencyKey: string | null;
     parentId: string | null;
     scheduleId: string | null;
+    group: string | null;
     createdAt: string;
     updatedAt: string;
     runAt: string | null;
@@ -1522,6 +1541,7 @@ export type ScheduleQuery = {
       idempotencyKey: string | null;
       parentId: string | null;
       scheduleId: string | null;
+      group: string | null;
       createdAt: string;
       updatedAt: string;
       runAt: string | null;
@@ -2079,6 +2099,7 @@ export const TaskFieldsFragmentDoc = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -2229,6 +2250,7 @@ export const TaskDetailFieldsFragmentDoc = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -2519,6 +2541,7 @@ export const BulkResultFieldsFragmentDoc = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -2936,6 +2959,7 @@ export const TaskDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -3146,6 +3170,7 @@ export const TasksDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -3509,6 +3534,7 @@ export const DeadLettersDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -3742,6 +3768,7 @@ export const SubmitTaskDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -3934,6 +3961,7 @@ export const SubmitTasksDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -4080,6 +4108,7 @@ export const CancelTaskDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -4216,6 +4245,7 @@ export const RetryTaskDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -4365,6 +4395,7 @@ export const CancelTasksDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -4605,6 +4636,7 @@ export const CleanQueueDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -4822,6 +4854,7 @@ export const RequeueDeadLettersDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -5039,6 +5072,7 @@ export const PurgeDeadLettersDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -6193,6 +6227,7 @@ export const TaskUpdatesDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },
@@ -6817,6 +6852,7 @@ export const ScheduleDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'idempotencyKey' } },
           { kind: 'Field', name: { kind: 'Name', value: 'parentId' } },
           { kind: 'Field', name: { kind: 'Name', value: 'scheduleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'group' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
           { kind: 'Field', name: { kind: 'Name', value: 'runAt' } },

@@ -103,6 +103,26 @@ local function bullPromoteParked(queue, id)
   return true
 end
 
+-- Make a parked job due at `due` (ms) instead, exactly as BullMQ's changeDelay-4.lua does (its
+-- delayed score with the submit-order bits, the job's `delay` field, a `delayed` event and the
+-- delay marker that wakes a worker at that time), so BullMQ runs it then by itself (a fair
+-- group's rate limit, see groups.lua). False when the job is not delayed.
+local function bullScheduleParked(queue, id, due, now)
+  local base = BULL .. queue .. ':'
+  if rcall('ZREM', base .. 'delayed', id) == 0 then return false end
+  local minScore, maxScore = due * 0x1000, (due + 1) * 0x1000 - 1
+  local top = rcall('ZREVRANGEBYSCORE', base .. 'delayed', maxScore, minScore, 'WITHSCORES', 'LIMIT', 0, 1)
+  local score = minScore
+  if top[2] then score = math.min(tonumber(top[2]) + 1, maxScore) end
+  rcall('HSET', base .. id, 'delay', due - now)
+  rcall('ZADD', base .. 'delayed', score, id)
+  local maxEvents = tonumber(rcall('HGET', base .. 'meta', 'opts.maxLenEvents')) or 10000
+  rcall('XADD', base .. 'events', 'MAXLEN', '~', maxEvents, '*', 'event', 'delayed', 'jobId', id, 'delay', due)
+  local first = rcall('ZRANGE', base .. 'delayed', 0, 0, 'WITHSCORES')
+  if first[2] then rcall('ZADD', base .. 'marker', tonumber(first[2]) / 0x1000, '1') end
+  return true
+end
+
 -- Remove a parked job the way BullMQ's removeJob does for a delayed job without parent or
 -- children (parked jobs have neither): its delayed entry, its keys and a `removed` event.
 local function bullRemoveParked(queue, id)

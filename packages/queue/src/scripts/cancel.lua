@@ -17,6 +17,7 @@ local K_IDEM, IDEM_TTL, BULL = ARGV[7], tonumber(ARGV[8]), ARGV[9]
 --@include common
 --@include bull
 --@include deps
+--@include groups
 
 local id, at, reason = ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local rec = loadRecord(id)
@@ -33,4 +34,5 @@ end
 rcall('DEL', depsKey(id))
 settleDependents(id, 'cancelled', at)
 saveRecords()
+groupsFlush()
 return {'ok', previous}

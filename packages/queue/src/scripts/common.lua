@@ -13,7 +13,7 @@ local rcall = redis.call
 local TRANSITIONS = __TRANSITIONS__
 local FINAL = __FINAL__
 
-local RECORD_FIELDS = {'status', 'type', 'queue', 'labels', 'createdAt', 'attempts', 'idempotencyKey', 'parentId', 'runStart', 'resumes', 'scheduleId', 'workflowId', 'onDepFail', 'preemptedBy'}
+local RECORD_FIELDS = {'status', 'type', 'queue', 'labels', 'createdAt', 'attempts', 'idempotencyKey', 'parentId', 'runStart', 'resumes', 'scheduleId', 'workflowId', 'onDepFail', 'preemptedBy', 'group'}
 
 -- Records loaded by this call, so their gathered writes can be saved together (saveRecords). A
 -- record loaded twice before that is the same table: its pending writes are the truth.
@@ -34,7 +34,7 @@ local function loadRecord(id)
     id = id, status = v[1], type = v[2], queue = v[3], labels = v[4] or '{}', createdAt = tonumber(v[5]) or 0,
     attempts = v[6] or '[]', idempotencyKey = v[7] or '', parentId = v[8] or '', runStart = tonumber(v[9]) or 0,
     resumes = tonumber(v[10]) or 0, scheduleId = v[11] or '', workflowId = v[12] or '', onDepFail = v[13] or 'cancel',
-    preemptedBy = v[14] or ''
+    preemptedBy = v[14] or '', group = v[15] or ''
   })
 end
 
@@ -106,6 +106,7 @@ end
 local function indexKeys(rec)
   local keys = {K_IDX .. 'all', K_IDX .. 'type:' .. rec.type, K_IDX .. 'queue:' .. rec.queue}
   if rec.scheduleId and rec.scheduleId ~= '' then keys[#keys + 1] = K_IDX .. 'schedule:' .. rec.scheduleId end
+  if rec.group and rec.group ~= '' then keys[#keys + 1] = K_IDX .. 'group:' .. rec.group end
   local ok, labels = pcall(cjson.decode, rec.labels)
   if ok and type(labels) == 'table' then
     for k, v in pairs(labels) do keys[#keys + 1] = K_IDX .. 'label:' .. k .. '=' .. tostring(v) end
@@ -133,6 +134,9 @@ local function saveRecords()
   LOADED = {}
 end
 
+-- Set by groups.lua, in the scripts that include it: a grouped task's counts follow its status.
+local GROUP_MOVE = nil
+
 -- Move a task to a new status; false when the table forbids it (the record stays as it is).
 local function setStatus(rec, to, at, extra)
   if not canMove(rec.status, to) then return false end
@@ -152,6 +156,7 @@ local function setStatus(rec, to, at, extra)
   if to == 'dead_lettered' then rcall('ZADD', K_IDX .. 'dead', at, rec.id)
   elseif from == 'dead_lettered' then rcall('ZREM', K_IDX .. 'dead', rec.id) end
   if rec.workflowId and rec.workflowId ~= '' then workflowMove(rec.workflowId, from, to, at) end
+  if GROUP_MOVE and rec.group and rec.group ~= '' then GROUP_MOVE(rec, from, to, at) end
   return true
 end
 

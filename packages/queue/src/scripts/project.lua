@@ -22,6 +22,7 @@ local LIMIT = tonumber(ARGV[8])
 --@include common
 --@include bull
 --@include deps
+--@include groups
 
 local function atOf(entryId)
   return tonumber(string.match(entryId, '^(%d+)'))
@@ -100,13 +101,14 @@ local function create(id, at)
   local data = decodeJson(job.data) or {}
   local createdAt = job.timestamp or at
   local deps = (type(data.dependsOn) == 'table' and #data.dependsOn > 0) and data.dependsOn or nil
-  -- A job with dependencies is parked (delayed far ahead), which is not a delay of the task's own.
-  local delay = deps and 0 or job.delay
+  -- A job with dependencies or a group is parked (delayed far ahead), not delayed for its own sake.
+  local delay = (deps or data.group) and 0 or job.delay
   local rec = {
     id = id, type = job.name, queue = QUEUE, labels = cjson.encode(data.labels or {}), createdAt = createdAt,
     attempts = '[]', idempotencyKey = data.idempotencyKey or '', parentId = data.parentId or '', runStart = 0,
     resumes = 0, scheduleId = data.scheduleId or '', workflowId = data.workflowId or '',
     onDepFail = data.onDependencyFailure == 'run_anyway' and 'run_anyway' or 'cancel',
+    group = data.group or '',
     status = deps and 'blocked' or (delay > 0 and 'delayed' or 'pending')
   }
   track(rec)
@@ -158,6 +160,7 @@ local function create(id, at)
   end
   emit('submitted', rec, at, {runAt = delay > 0 and (createdAt + delay) or cjson.null})
   if deps then registerDependencies(rec, deps, at) end
+  if rec.group ~= '' then groupPark(rec, data.priority, data.order) end
   return rec
 end
 
@@ -242,7 +245,7 @@ handlers['delayed'] = function(id, f, at)
     closeAttempt(rec, at, err, false)
     setStatus(rec, 'retrying', at, {'runAt', runAt, 'lastError', err.message})
     emit('retrying', rec, at, {attempt = n, error = err, runAt = runAt})
-  elseif rec.status == 'pending' then
+  elseif rec.status == 'pending' and rec.group == '' then
     -- The parking delay of a job with dependencies, already ended by the time this entry is read.
     local job = bullJob(QUEUE, id)
     if job == nil or job.delay == 0 then return end
@@ -405,4 +408,5 @@ for i = 1, applied do
   current = following
 end
 if applied > 0 then rcall('SET', KEYS[2], last) end
+groupsFlush()
 return {applied, last, #entries > LIMIT and 1 or 0, trimmed}

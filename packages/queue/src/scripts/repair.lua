@@ -27,6 +27,7 @@ local BULL, K_IDEM, IDEM_TTL = ARGV[4], ARGV[5], tonumber(ARGV[6])
 --@include common
 --@include bull
 --@include deps
+--@include groups
 
 local at, dryRun = tonumber(ARGV[7]), ARGV[8] == '1'
 local live = {}
@@ -84,4 +85,5 @@ for i = 10 + n, #ARGV, 3 do
   end
 end
 saveRecords()
+groupsFlush()
 return out

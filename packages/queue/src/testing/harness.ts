@@ -3,6 +3,7 @@ import {
   ChildFailurePolicy,
   createLogger,
   createRedis,
+  type HandlerContext,
   type HandlerMap,
   Keys,
   loadConfig,
@@ -71,6 +72,8 @@ export interface RunRecord {
   tag?: string;
   attempt: number;
   startedAt: number;
+  /** When the handler returned or threw (absent while it runs). */
+  endedAt?: number;
   aborted?: unknown;
 }
 
@@ -95,27 +98,35 @@ export function workHandlers(runs: RunRecord[]): HandlerMap {
         startedAt: Date.now(),
       };
       runs.push(run);
-      ctx.log(`attempt ${ctx.attempt} starting`);
-      if (params.sleepMs > 0) {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(resolve, params.sleepMs);
-          if (!params.ignoreAbort) {
-            ctx.signal.addEventListener('abort', () => {
-              clearTimeout(timer);
-              run.aborted = ctx.signal.reason;
-              reject(ctx.signal.reason);
-            });
-          }
-        });
+      try {
+        return await runWork(params, ctx, run);
+      } finally {
+        run.endedAt = Date.now();
       }
-      if (params.fail === 'transient')
-        throw new TransientError('upstream said 503', { retryAfterMs: params.retryAfterMs });
-      if (params.fail === 'permanent') throw new PermanentError('upstream said 404');
-      if (params.fail === 'until_attempt' && ctx.attempt < params.untilAttempt)
-        throw new TransientError(`not yet (attempt ${ctx.attempt})`);
-      return { tag: params.tag ?? null, attempt: ctx.attempt };
     },
   };
+}
+
+async function runWork(params: WorkParams, ctx: HandlerContext, run: RunRecord): Promise<unknown> {
+  ctx.log(`attempt ${ctx.attempt} starting`);
+  if (params.sleepMs > 0) {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, params.sleepMs);
+      if (!params.ignoreAbort) {
+        ctx.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          run.aborted = ctx.signal.reason;
+          reject(ctx.signal.reason);
+        });
+      }
+    });
+  }
+  if (params.fail === 'transient')
+    throw new TransientError('upstream said 503', { retryAfterMs: params.retryAfterMs });
+  if (params.fail === 'permanent') throw new PermanentError('upstream said 404');
+  if (params.fail === 'until_attempt' && ctx.attempt < params.untilAttempt)
+    throw new TransientError(`not yet (attempt ${ctx.attempt})`);
+  return { tag: params.tag ?? null, attempt: ctx.attempt };
 }
 
 export interface Harness {

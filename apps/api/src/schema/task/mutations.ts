@@ -53,6 +53,11 @@ export const SubmitTaskInput = builder.inputType('SubmitTaskInput', {
       description:
         "When the task fans out (e.g. batch_products): what a failed child does to it (default CONTINUE); a handler's fan-out may override it",
     }),
+    group: t.string({
+      required: false,
+      description:
+        "A fair group (e.g. a shop id; 1-128 of letters, digits and _ . -): the task takes turns with other groups' tasks of its queue and counts against the queue's group limits. Not with a delay, runAt or dependsOn",
+    }),
   }),
 });
 
@@ -71,6 +76,7 @@ export function toTaskInput(arg: SubmitArg): TaskInput {
     'queue',
     'onDependencyFailure',
     'onChildFailure',
+    'group',
   ] as const) {
     if (arg[key] !== null && arg[key] !== undefined) input[key] = arg[key];
   }

@@ -134,6 +134,7 @@ TaskRef.implement({
       nullable: true,
       description: 'The workflow this task is a node of',
     }),
+    group: t.exposeString('group', { nullable: true, description: 'The fair group the task belongs to' }),
     logs: t.field({
       type: [LogLineRef],
       description: 'Log lines the handler wrote, oldest first',
@@ -150,7 +151,7 @@ export interface TaskPageShape {
   filter: import('@taskplane/core').TaskFilter;
 }
 
-const PageInfoRef = builder.objectRef<{ endCursor: string | null }>('PageInfo').implement({
+export const PageInfoRef = builder.objectRef<{ endCursor: string | null }>('PageInfo').implement({
   fields: (t) => ({
     endCursor: t.exposeString('endCursor', {
       nullable: true,
