@@ -20,6 +20,12 @@ export interface MetricsKeeperOptions {
 export const FOLD_GRACE_MS = 5_000;
 /** Minutes folded per script call: bounds the time one call holds Redis. */
 const MINUTES_PER_FOLD = 60;
+/**
+ * Where a queue's first fold starts (no checkpoint yet): this far back, as processes that record
+ * transitions run a keeper too, so nothing older can be waiting to be folded. Looking back over
+ * the whole minute retention would read 2,880 empty minutes per queue.
+ */
+const FIRST_FOLD_LOOKBACK_MS = 3_600_000;
 
 /**
  * Keeps metrics over time that no transition writes: once a minute it samples each queue's gauges
@@ -32,6 +38,8 @@ const MINUTES_PER_FOLD = 60;
 export class MetricsKeeper {
   private readonly loop: LeaderLoop;
   private sampledMinute = -1;
+  /** The last minute each queue was folded through, as the fold said: no call until the next closes. */
+  private readonly foldedThrough = new Map<string, number>();
 
   constructor(
     private readonly engine: TaskEngine,
@@ -87,9 +95,11 @@ export class MetricsKeeper {
     const { redis, keys, config } = this.engine;
     const retention = config.metrics;
     const clock = Date.now();
+    const closed = Math.floor(((now ?? clock) - FOLD_GRACE_MS) / MINUTE_MS) - 1;
     for (const queue of this.engine.queueNames()) {
+      if ((this.foldedThrough.get(queue) ?? Number.NEGATIVE_INFINITY) >= closed) continue;
       for (;;) {
-        const [, more] = await redis.tpMetricsFold(
+        const [through, more] = await redis.tpMetricsFold(
           keys.metricsFolded(queue),
           keys.bullEvents(queue),
           keys.projectorCheckpoint(queue),
@@ -99,9 +109,10 @@ export class MetricsKeeper {
           retention.hour_retention,
           FOLD_GRACE_MS,
           MINUTES_PER_FOLD,
-          Math.floor((clock - retention.minute_retention) / MINUTE_MS),
+          Math.floor((clock - FIRST_FOLD_LOOKBACK_MS) / MINUTE_MS),
           now ?? '',
         );
+        this.foldedThrough.set(queue, through);
         if (more !== 1) break;
       }
     }

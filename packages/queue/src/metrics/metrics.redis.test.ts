@@ -102,7 +102,7 @@ describe('metrics over time', () => {
 
     // Folding again changes nothing, and the totals count every minute once.
     const before = await redis.hgetall(hourKey);
-    await keeper.fold(Date.now() + 2 * HOUR_MS);
+    await new MetricsKeeper(h.engine, createLogger('test', 'warn')).fold(Date.now() + 2 * HOUR_MS);
     expect(await redis.hgetall(hourKey)).toEqual(before);
     const [totals] = await store.totals();
     expect(totals!.counts).toEqual(expected);
