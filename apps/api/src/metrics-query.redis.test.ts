@@ -56,8 +56,9 @@ describe('metrics query', () => {
 
   it('answers by the minute or by the hour, and queueStats carries the minute in progress', async () => {
     const { engine, metrics: store } = api.services;
-    const submittedAt = Date.now();
     await engine.submit({ type: 'single_product', params: { url: 'http://127.0.0.1:9/products/p1' } });
+    // The record and its count exist when submit returns: a snapshot taken after this has it.
+    const submittedAt = Date.now();
 
     const minutes = await metrics({
       scope: { queue: 'products' },
