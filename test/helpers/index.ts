@@ -4,3 +4,4 @@ export * from './engine';
 export * from './private-plane';
 export * from './processes';
 export * from './redis';
+export * from './wait';

@@ -1,6 +1,13 @@
 import type { Keys, TaskplaneConfig, TaskTypeRegistry } from '@taskplane/core';
 import type { EventHub } from '@taskplane/events';
-import type { BulkOperations, Scheduler, ScheduleStore, TaskEngine, WorkflowService } from '@taskplane/queue';
+import type {
+  BulkOperations,
+  MetricsStore,
+  Scheduler,
+  ScheduleStore,
+  TaskEngine,
+  WorkflowService,
+} from '@taskplane/queue';
 import type { Redis } from 'ioredis';
 import type { TokenStore } from './auth/token-store';
 import type { Role, TokenRecord } from './auth/tokens';
@@ -25,6 +32,8 @@ export interface Services {
   /** This process's scheduler: `triggerSchedule` fires through it. */
   scheduler: Scheduler;
   scheduleFeed: ScheduleFeed;
+  /** Metrics over time: series, the latest minute, totals for /metrics. */
+  metrics: MetricsStore;
   /** Loads the task of an event once for all the subscriptions that select it. */
   eventTasks: EventTasks;
   /** Workflows: DAG submit, reads and lists. */

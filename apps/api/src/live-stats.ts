@@ -1,6 +1,12 @@
-import type { Logger, TaskEvent, TaskplaneConfig } from '@taskplane/core';
-import type { EventHub } from '@taskplane/events';
-import type { QueueCounts, QueueSettings, TaskEngine } from '@taskplane/queue';
+import type { Logger, TaskplaneConfig } from '@taskplane/core';
+import type {
+  MetricsPoint,
+  MetricsStore,
+  QueueCounts,
+  QueueSettings,
+  RecentMinutes,
+  TaskEngine,
+} from '@taskplane/queue';
 import { Broadcast, type Feed } from './feed';
 
 /** A queue's state at one moment, and what happened over the last stats window. */
@@ -19,98 +25,39 @@ export interface QueueStats {
   alerts: string[];
   /** The queue's run-time settings, so every console sees a change another operator made. */
   settings: QueueSettings;
+  /** The minute in progress, as `metrics` returns it (counts so far). */
+  latestMinute: MetricsPoint;
 }
-
-interface Window {
-  succeeded: number;
-  failedAttempts: number;
-  finishedAttempts: number;
-  durationTotal: number;
-  durations: number;
-}
-
-const WINDOWS = 12;
 
 /**
- * Queue statistics for this API process: counts read from BullMQ once per interval (not once per
- * subscriber) and rates from the events this process sees anyway. Every `queueStats`
- * subscription gets the same snapshot.
+ * Queue statistics for this API process: counts read from BullMQ and rates from the metrics
+ * minutes in Redis (`MetricsStore`), once per interval, not once per subscriber. Every
+ * `queueStats` subscription gets the same snapshot, and every API process computes the same one.
  */
 export class LiveStats {
   private readonly broadcast = new Broadcast<QueueStats[]>();
-  private readonly windows = new Map<string, Window[]>();
-  private readonly started = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private latest: QueueStats[] = [];
-  private feed: AsyncIterableIterator<TaskEvent> | null = null;
 
   constructor(
     private readonly engine: TaskEngine,
-    private readonly hub: EventHub,
+    private readonly metrics: MetricsStore,
     private readonly config: TaskplaneConfig,
     private readonly logger: Logger,
   ) {}
 
   async start(): Promise<void> {
-    const feed = await this.hub.subscribe({
-      // Every kind that starts or ends an attempt, so no started attempt is remembered forever.
-      filter: {
-        kinds: ['started', 'succeeded', 'retrying', 'failed', 'cancelled', 'stalled', 'requeued', 'blocked'],
-      },
-    });
-    this.feed = feed;
-    void (async () => {
-      for await (const event of feed) this.count(event);
-    })();
     await this.tick();
     this.timer = setInterval(() => void this.tick(), this.config.monitoring.stats_interval);
     this.timer.unref();
   }
 
-  private current(queue: string): Window {
-    let windows = this.windows.get(queue);
-    if (!windows) {
-      windows = [{ succeeded: 0, failedAttempts: 0, finishedAttempts: 0, durationTotal: 0, durations: 0 }];
-      this.windows.set(queue, windows);
-    }
-    return windows[windows.length - 1]!;
-  }
-
-  private count(event: TaskEvent): void {
-    const window = this.current(event.queue);
-    if (event.kind === 'started') {
-      this.started.set(event.taskId, event.at);
-      return;
-    }
-    const startedAt = this.started.get(event.taskId);
-    this.started.delete(event.taskId);
-    // Handed back, stalled or fanned out: the attempt ended without a result to count.
-    if (event.kind === 'stalled' || event.kind === 'requeued' || event.kind === 'blocked') return;
-    if (startedAt !== undefined) {
-      window.durationTotal += event.at - startedAt;
-      window.durations++;
-    }
-    window.finishedAttempts++;
-    if (event.kind === 'succeeded') window.succeeded++;
-    else if (event.kind !== 'cancelled') window.failedAttempts++;
-  }
-
   private async tick(): Promise<void> {
     try {
       const names = this.engine.queueNames();
-      const snapshots = await Promise.all(names.map((name) => this.snapshot(name)));
-      for (const name of names) {
-        const windows = this.windows.get(name) ?? [];
-        windows.push({
-          succeeded: 0,
-          failedAttempts: 0,
-          finishedAttempts: 0,
-          durationTotal: 0,
-          durations: 0,
-        });
-        while (windows.length > WINDOWS) windows.shift();
-        this.windows.set(name, windows);
-      }
+      const now = Date.now();
+      const minutes = await this.metrics.recentMinutes(names, now);
+      const snapshots = await Promise.all(names.map((name) => this.snapshot(name, now, minutes.get(name)!)));
       this.latest = snapshots;
       this.broadcast.publish(snapshots);
     } catch (error) {
@@ -118,41 +65,41 @@ export class LiveStats {
     }
   }
 
-  private async snapshot(name: string): Promise<QueueStats> {
+  /**
+   * Rates over the last minute: the minute in progress plus the previous minute weighted by the
+   * share of it still inside the last 60 s (a sliding window over two fixed buckets).
+   */
+  private async snapshot(name: string, now: number, recent: RecentMinutes): Promise<QueueStats> {
     const [counts, paused, settings] = await Promise.all([
       this.engine.counts(name),
       this.engine.queue(name).isPaused(),
       this.engine.queueSettings(name),
     ]);
-    const windows = this.windows.get(name) ?? [];
-    const sum = windows.reduce(
-      (a, w) => ({
-        succeeded: a.succeeded + w.succeeded,
-        failedAttempts: a.failedAttempts + w.failedAttempts,
-        finishedAttempts: a.finishedAttempts + w.finishedAttempts,
-        durationTotal: a.durationTotal + w.durationTotal,
-        durations: a.durations + w.durations,
-      }),
-      { succeeded: 0, failedAttempts: 0, finishedAttempts: 0, durationTotal: 0, durations: 0 },
-    );
-    const spanMinutes = Math.max(1, windows.length) * (this.config.monitoring.stats_interval / 60_000);
-    const failureRate = sum.finishedAttempts ? sum.failedAttempts / sum.finishedAttempts : 0;
-    const avgDurationMs = sum.durations ? sum.durationTotal / sum.durations : null;
+    const { current, previous } = recent;
+    const weight = 1 - (now % 60_000) / 60_000;
+    const windowed = (pick: (p: MetricsPoint) => number) => pick(current) + pick(previous) * weight;
+    const failedAttempts = windowed((p) => p.counts.failed + p.counts.retried);
+    const finishedAttempts = windowed((p) => p.counts.succeeded) + failedAttempts;
+    const runs = [current.run, previous.run].filter((r) => r !== null);
+    const ranCount = runs.reduce((n, r) => n + r.count, 0);
+    const failureRate = finishedAttempts ? failedAttempts / finishedAttempts : 0;
+    const avgDurationMs = ranCount ? runs.reduce((sum, r) => sum + r.meanMs * r.count, 0) / ranCount : null;
     const thresholds = this.config.monitoring.alerts;
     const alerts: string[] = [];
-    if (sum.finishedAttempts >= 5 && failureRate > thresholds.failure_rate) alerts.push('failure_rate');
+    if (finishedAttempts >= 5 && failureRate > thresholds.failure_rate) alerts.push('failure_rate');
     if (counts.pending > thresholds.queue_size) alerts.push('queue_size');
     if (avgDurationMs !== null && avgDurationMs > thresholds.avg_duration) alerts.push('avg_duration');
     return {
       name,
-      at: Date.now(),
+      at: now,
       counts,
       paused,
-      throughputPerMinute: sum.succeeded / spanMinutes,
+      throughputPerMinute: windowed((p) => p.counts.succeeded),
       failureRate,
       avgDurationMs,
       alerts,
       settings,
+      latestMinute: current,
     };
   }
 
@@ -165,7 +112,6 @@ export class LiveStats {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.feed?.return?.();
     this.broadcast.closeAll();
   }
 }

@@ -5,6 +5,7 @@ import type { Services } from './context';
 import { ApiMetrics } from './metrics';
 import { RateLimiter } from './rate-limit';
 import { handleRest } from './rest';
+import { taskMetricsText } from './task-metrics';
 import { attachWebSocket } from './ws';
 import { createGraphQL } from './yoga';
 
@@ -78,7 +79,11 @@ export function createApiServer(services: Services, logger: Logger): ApiServer {
       return plain(reasons.length ? 503 : 200, { ready: reasons.length === 0, workers, reasons });
     }
     if (url.pathname === '/metrics') {
-      return new Response(await metrics.registry.metrics(), {
+      const [own, tasks] = await Promise.all([
+        metrics.registry.metrics(),
+        taskMetricsText(services.metrics, services.engine),
+      ]);
+      return new Response(`${own}\n${tasks}`, {
         headers: { 'content-type': metrics.registry.contentType },
       });
     }

@@ -6,6 +6,8 @@ import {
   BulkOperations,
   BulkRunner,
   listWorkers,
+  MetricsKeeper,
+  MetricsStore,
   Projector,
   Scheduler,
   ScheduleStore,
@@ -38,7 +40,8 @@ export async function startServices(
   await hub.start();
   const presence = new PresenceFeed(redisUrl, redis, keys, config.monitoring.health_check_interval, logger);
   await presence.start();
-  const stats = new LiveStats(engine, hub, config, logger);
+  const metrics = MetricsStore.of(engine);
+  const stats = new LiveStats(engine, metrics, config, logger);
   await stats.start();
   const bulk = new BulkOperations(engine, redisUrl, keys, logger);
   await bulk.start();
@@ -62,6 +65,8 @@ export async function startServices(
   await scheduleFeed.start();
   const scheduler = new Scheduler({ engine, store: schedules, logger });
   scheduler.start();
+  const metricsKeeper = new MetricsKeeper(engine, logger);
+  metricsKeeper.start();
   return {
     config,
     keys,
@@ -75,6 +80,7 @@ export async function startServices(
     schedules,
     scheduler,
     scheduleFeed,
+    metrics,
     eventTasks: new EventTasks(engine.store),
     workflows: new WorkflowService(engine),
     tokens: new TokenStore(redis, keys, bootstrapToken),
@@ -82,6 +88,7 @@ export async function startServices(
     persisted: loadPersistedOperations(config),
     async stop() {
       await scheduler.stop();
+      await metricsKeeper.stop();
       await scheduleFeed.stop();
       await projector.stop();
       await stats.stop();

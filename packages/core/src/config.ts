@@ -124,6 +124,15 @@ export const TaskplaneConfig = z.strictObject({
     health_check_interval: Duration,
     alerts: AlertThresholds,
   }),
+  metrics: z.strictObject({
+    /**
+     * How long per-minute metric buckets (`metrics` queries with a step under an hour, the latest
+     * minute of `queueStats`) are kept. Default 48h.
+     */
+    minute_retention: Duration,
+    /** How long per-hour buckets, rolled up from the minutes, are kept. Default 30d. */
+    hour_retention: Duration,
+  }),
   events: z.strictObject({
     /** Events kept in the event stream; a resume cursor older than this is expired. */
     stream_max_len: z.number().int().min(1000),

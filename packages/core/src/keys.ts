@@ -162,6 +162,39 @@ export class Keys {
   }
 
   /**
+   * What a queue's metric keys start with, `<prefix>:metrics:<queue>:`. The scripts derive it from
+   * `taskPrefix` (`task:` replaced by `metrics:`, then the queue; see scripts/metrics.lua).
+   */
+  metricsPrefix(queue: string): string {
+    return `${this.prefix}:metrics:${queue}:`;
+  }
+  /**
+   * Hash: one queue's metrics of one minute (`minute` = epoch ms / 60000). Fields
+   * `<type>|<counter>` (transitions), `<type>|run|<bucket>` and `<type>|wait|<bucket>` (DDSketch
+   * buckets of durations in ms), `@<gauge>` (sampled once a minute). Written by the scripts that
+   * record transitions; expires `metrics.minute_retention` after its minute once it was folded.
+   */
+  metricsMinute(queue: string, minute: number): string {
+    return `${this.metricsPrefix(queue)}m:${minute}`;
+  }
+  /** Hash: one queue's metrics of one hour (`hour` = epoch ms / 3600000), the sum of its folded minutes. */
+  metricsHour(queue: string, hour: number): string {
+    return `${this.metricsPrefix(queue)}h:${hour}`;
+  }
+  /** Hash: one queue's cumulative counters and sketches since it began (every folded minute), for /metrics. */
+  metricsTotals(queue: string): string {
+    return `${this.metricsPrefix(queue)}total`;
+  }
+  /** String: the last minute of a queue folded into its hours and totals (metrics-fold.lua). */
+  metricsFolded(queue: string): string {
+    return `${this.metricsPrefix(queue)}folded`;
+  }
+  /** String with TTL: which process folds minutes and samples gauges (the metrics keeper leader). */
+  get metricsLease(): string {
+    return `${this.prefix}:metrics-keeper:lease`;
+  }
+
+  /**
    * Set: urgent tasks of a queue that were given a running task's slot (preempt.lua) and have not
    * started yet; their slots count as taken while the preempted tasks are being handed back.
    */

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_GROUP_WINDOW, FINAL_STATUSES, type Keys, PRIORITY_MAX, TRANSITIONS } from '@taskplane/core';
 import type { Redis } from 'ioredis';
+import { COUNTED_EVENTS, SKETCH_GAMMA } from './metrics/metric-fields';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -15,15 +16,21 @@ const TRANSITIONS_LUA = luaTable(
   Object.entries(TRANSITIONS).map(([from, tos]) => [from, luaTable(tos.map((to) => [to, 'true']))]),
 );
 const FINAL_LUA = luaTable([...FINAL_STATUSES].map((s) => [s, 'true']));
+const METRIC_OF_EVENT_LUA = luaTable(Object.entries(COUNTED_EVENTS).map(([kind, c]) => [kind, `'${c}'`]));
 
-/** A script's text with its `--@include name` lines replaced by `scripts/name.lua`. */
+/**
+ * A script's text with its `--@include name` lines replaced by `scripts/name.lua`, whose own
+ * includes are replaced in turn (common.lua includes metrics.lua).
+ */
 export function renderLua(text: string): string {
   return text.replace(/^--@include (\w+)$/gm, (_, include: string) =>
-    readFileSync(join(here, 'scripts', `${include}.lua`), 'utf8')
+    renderLua(readFileSync(join(here, 'scripts', `${include}.lua`), 'utf8'))
       .replace('__TRANSITIONS__', TRANSITIONS_LUA)
       .replace('__FINAL__', FINAL_LUA)
       .replace('__GROUP_WINDOW__', String(DEFAULT_GROUP_WINDOW))
-      .replace('__PRIORITY_MAX__', String(PRIORITY_MAX)),
+      .replace('__PRIORITY_MAX__', String(PRIORITY_MAX))
+      .replace('__METRIC_OF_EVENT__', METRIC_OF_EVENT_LUA)
+      .replace('__METRIC_GAMMA__', String(SKETCH_GAMMA)),
   );
 }
 
@@ -40,6 +47,7 @@ const SCRIPTS = {
   tpScheduleTick: { lua: load('schedule-tick'), numberOfKeys: 4 },
   tpPreempt: { lua: load('preempt'), numberOfKeys: 2 },
   tpRepair: { lua: load('repair'), numberOfKeys: 1 },
+  tpMetricsFold: { lua: load('metrics-fold'), numberOfKeys: 4 },
 } as const;
 
 type ScriptArg = string | number;
@@ -53,6 +61,7 @@ export interface ScriptedRedis extends Redis {
   tpScheduleTick(...args: ScriptArg[]): Promise<number>;
   tpPreempt(...args: ScriptArg[]): Promise<string[]>;
   tpRepair(...args: ScriptArg[]): Promise<string[]>;
+  tpMetricsFold(...args: ScriptArg[]): Promise<[number, number]>;
 }
 
 export function withScripts(redis: Redis): ScriptedRedis {

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { retryDelay } from './backoff';
 import { ControlKind, type ControlMessage, decodeControl } from './control';
 import { BACKOFF_TYPE, type JobData } from './job-data';
+import { MetricsKeeper } from './metrics/metrics-keeper';
 import { beat, leave, PresenceKind, presenceBase, type WorkerPresence } from './presence';
 import { Projector } from './projector';
 import { readQueueSettings } from './queue-settings';
@@ -44,6 +45,7 @@ export class WorkerHost {
   private control: StreamTail | null = null;
   private projector: Projector | null = null;
   private scheduler: Scheduler | null = null;
+  private metricsKeeper: MetricsKeeper | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private retention: NodeJS.Timeout | null = null;
   private presence: WorkerPresence;
@@ -123,6 +125,9 @@ export class WorkerHost {
     // Every worker and API process runs a scheduler; the lease holder fires (see Scheduler).
     this.scheduler = new Scheduler({ engine, store: ScheduleStore.of(engine), logger });
     this.scheduler.start();
+    // Likewise the metrics keeper: the lease holder samples gauges and folds minutes into hours.
+    this.metricsKeeper = new MetricsKeeper(engine, logger);
+    this.metricsKeeper.start();
     await this.beat(PresenceKind.Online);
     this.heartbeat = setInterval(
       () => void this.beat(PresenceKind.Heartbeat),
@@ -222,6 +227,7 @@ export class WorkerHost {
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.retention) clearInterval(this.retention);
     await this.scheduler?.stop();
+    await this.metricsKeeper?.stop();
     const closing = Promise.all([...this.workers.values()].map((w) => w.close()));
     const timer = setTimeout(() => {
       this.logger.warn({ running: this.running.ids() }, 'shutdown timeout: handing running tasks back');

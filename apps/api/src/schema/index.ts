@@ -8,6 +8,7 @@ import './task/queries';
 import './task/mutations';
 import './task/events';
 import './task-type';
+import './metrics';
 import './queue';
 import './queue-groups';
 import './worker';

@@ -5,6 +5,7 @@ import { builder } from '../builder';
 import type { QueueStats } from '../live-stats';
 import { BulkResultRef, bulkResult } from './bulk-operation';
 import { AUTH_ERRORS } from './errors';
+import { MetricsPointRef } from './metrics';
 import { TaskStatusEnum } from './task-filter';
 
 /** A queue as resolved: its settings are read once, whichever of its fields ask. */
@@ -229,7 +230,8 @@ const QueueStatsRef = builder.objectRef<QueueStats>('QueueStats').implement({
     counts: t.field({ type: QueueCountsRef, resolve: (s) => s.counts }),
     paused: t.exposeBoolean('paused'),
     throughputPerMinute: t.exposeFloat('throughputPerMinute', {
-      description: 'Tasks succeeded per minute over the last minute',
+      description:
+        'Tasks succeeded over the last 60 s (the minute in progress and a share of the one before)',
     }),
     failureRate: t.exposeFloat('failureRate', {
       description: 'Failed share of attempts that ended over the last minute',
@@ -243,6 +245,11 @@ const QueueStatsRef = builder.objectRef<QueueStats>('QueueStats').implement({
     rateLimit: t.field({ type: RateLimitRef, nullable: true, resolve: (s) => s.settings.rateLimit }),
     alerts: t.exposeStringList('alerts', {
       description: 'monitoring.alerts thresholds this queue is over: failure_rate, queue_size, avg_duration',
+    }),
+    latestMinute: t.field({
+      type: MetricsPointRef,
+      description: 'The minute in progress, as `metrics` returns it (counts so far)',
+      resolve: (s) => s.latestMinute,
     }),
   }),
 });

@@ -1,5 +1,6 @@
 import type { Logger } from '@taskplane/core';
 import { LeaderLease } from '../leader-lease';
+import { LeaderLoop } from '../leader-loop';
 import type { TaskEngine } from '../task-engine';
 import type { ScheduleStore } from './schedule-store';
 import { TickFirer } from './tick-firer';
@@ -28,13 +29,10 @@ const DUE_BATCH = 100;
  */
 export class Scheduler {
   readonly firer: TickFirer;
-  private readonly lease: LeaderLease;
+  private readonly loop: LeaderLoop;
   private readonly now: () => number;
   private readonly idleMs: number;
   private readonly logger: Logger;
-  private running = false;
-  private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
 
   constructor(private readonly options: SchedulerOptions) {
     const { engine, store } = options;
@@ -42,24 +40,23 @@ export class Scheduler {
     this.now = options.now ?? Date.now;
     this.idleMs = options.idleMs ?? 500;
     this.firer = new TickFirer(engine, store, this.logger, engine.config.scheduler.misfire_grace);
-    this.lease = new LeaderLease(
-      engine.redis,
-      engine.keys.schedulerLease,
-      engine.config.scheduler.lease_duration,
-      this.logger,
-      'scheduler',
-    );
+    const leaseMs = engine.config.scheduler.lease_duration;
+    this.loop = new LeaderLoop({
+      lease: new LeaderLease(engine.redis, engine.keys.schedulerLease, leaseMs, this.logger, 'scheduler'),
+      pass: () => this.pass(),
+      followerWaitMs: Math.max(100, Math.floor(leaseMs / 4)),
+      logger: this.logger,
+      what: 'scheduler',
+    });
   }
 
   /** Whether this process fires schedules now. */
   get isLeader(): boolean {
-    return this.lease.isHeld;
+    return this.loop.isLeader;
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   /** Handle every tick due at `now`; returns how many schedules were looked at. */
@@ -89,40 +86,15 @@ export class Scheduler {
     }
   }
 
-  private async run(): Promise<void> {
+  /** One pass of the leader: fire what is due, then wait until the next run or `idleMs`. */
+  private async pass(): Promise<number> {
     const { store } = this.options;
-    const retryMs = Math.max(100, Math.floor(this.options.engine.config.scheduler.lease_duration / 4));
-    while (this.running) {
-      let waitMs = retryMs;
-      try {
-        if (await this.lease.acquire()) {
-          await this.runDue();
-          const [, score] = await store.redis.zrange(store.keys.schedulesDue, 0, 0, 'WITHSCORES');
-          waitMs =
-            score === undefined
-              ? this.idleMs
-              : Math.min(this.idleMs, Math.max(0, Number(score) - this.now()));
-        }
-      } catch (error) {
-        if (!this.running) break;
-        this.logger.warn({ err: error }, 'scheduler pass failed; retrying');
-      }
-      if (!this.running) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, waitMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = null;
-    }
+    await this.runDue();
+    const [, score] = await store.redis.zrange(store.keys.schedulesDue, 0, 0, 'WITHSCORES');
+    return score === undefined ? this.idleMs : Math.min(this.idleMs, Math.max(0, Number(score) - this.now()));
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop?.catch(() => {});
-    await this.lease.release();
+    await this.loop.stop();
   }
 }

@@ -8,6 +8,7 @@
 --   K_EVENTS event stream key
 --   MAXLEN   approximate event stream cap
 local rcall = redis.call
+--@include metrics
 
 -- The one transition table, generated from packages/core task-status.ts.
 local TRANSITIONS = __TRANSITIONS__
@@ -44,6 +45,7 @@ local function canMove(from, to)
 end
 
 local function emit(kind, rec, at, data)
+  metricsCount(kind, rec, at, data)
   local dataJson = data and cjson.encode(data) or '{}'
   local fields = {'k', kind, 'id', rec.id, 'q', rec.queue, 't', rec.type, 's', rec.status, 'at', at, 'l', rec.labels,
     'd', dataJson}
@@ -232,6 +234,7 @@ local function closeAttempt(rec, at, err, stalled)
     last.finishedAt = at
     if err then last.error = err end
     if stalled then last.stalled = true end
+    metricsAttemptEnded(rec, last, at, stalled)
     return last
   end)
 end

@@ -1,0 +1,41 @@
+-- Metrics over time, counted in the same call that records each transition (included by
+-- common.lua, so every script that writes a record counts what it writes, exactly once).
+-- One hash per queue per minute, `<prefix>:metrics:<queue>:m:<minute>` (keys.ts metricsMinute):
+--   `<type>|<counter>`         a transition, counted where its event is written (emit)
+--   `<type>|run|<bucket>`      an attempt's run time, when it ends (closeAttempt)
+--   `<type>|wait|<bucket>`     a start's wait since the task could run
+-- Durations are DDSketch buckets of milliseconds: bucket = ceil(log(ms) / log(gamma)), so they
+-- merge across minutes, queues and types by adding counts, and percentiles are read back within
+-- 1 %. No EXPIRE here: the metrics keeper sets it when it folds the minute into its hour and the
+-- totals (metrics-fold.lua), so a minute cannot expire before it is counted there.
+local K_METRICS = string.gsub(K_TASK, 'task:$', 'metrics:')
+local METRIC_OF_EVENT = __METRIC_OF_EVENT__
+local METRIC_LOG_GAMMA = math.log(__METRIC_GAMMA__)
+
+local function metricsKey(queue, at)
+  return K_METRICS .. queue .. ':m:' .. math.floor(at / 60000)
+end
+
+local function metricsSample(rec, sketch, ms, at)
+  local bucket = 0
+  if ms > 1 then bucket = math.ceil(math.log(ms) / METRIC_LOG_GAMMA) end
+  rcall('HINCRBY', metricsKey(rec.queue, at), rec.type .. '|' .. sketch .. '|' .. bucket, 1)
+end
+
+-- Called by emit: one HINCRBY per counted event, and a start's wait: since the last status change
+-- (submitted, ready, handed back, stalled) or, when later, the end of its delay or backoff (runAt).
+local function metricsCount(kind, rec, at, data)
+  local counter = METRIC_OF_EVENT[kind]
+  if counter == nil then return end
+  rcall('HINCRBY', metricsKey(rec.queue, at), rec.type .. '|' .. counter, 1)
+  if kind == 'started' and not (data and data.resumed) then
+    local v = rcall('HMGET', K_TASK .. rec.id, 'updatedAt', 'runAt')
+    metricsSample(rec, 'wait', at - math.max(tonumber(v[1]) or at, tonumber(v[2]) or 0), at)
+  end
+end
+
+-- Called by closeAttempt: the run time of an attempt that ended (not of one whose worker vanished).
+local function metricsAttemptEnded(rec, attempt, at, stalled)
+  if stalled or type(attempt.startedAt) ~= 'number' then return end
+  metricsSample(rec, 'run', at - attempt.startedAt, at)
+end
