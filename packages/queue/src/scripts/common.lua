@@ -14,7 +14,7 @@ local rcall = redis.call
 local TRANSITIONS = __TRANSITIONS__
 local FINAL = __FINAL__
 
-local RECORD_FIELDS = {'status', 'type', 'queue', 'labels', 'createdAt', 'attempts', 'idempotencyKey', 'parentId', 'runStart', 'resumes', 'scheduleId', 'workflowId', 'onDepFail', 'preemptedBy', 'group'}
+local RECORD_FIELDS = {'status', 'type', 'queue', 'labels', 'createdAt', 'attempts', 'idempotencyKey', 'parentId', 'runStart', 'resumes', 'scheduleId', 'workflowId', 'onDepFail', 'preemptedBy', 'group', 'updatedAt', 'runAt'}
 
 -- Records loaded by this call, so their gathered writes can be saved together (saveRecords). A
 -- record loaded twice before that is the same table: its pending writes are the truth.
@@ -35,7 +35,7 @@ local function loadRecord(id)
     id = id, status = v[1], type = v[2], queue = v[3], labels = v[4] or '{}', createdAt = tonumber(v[5]) or 0,
     attempts = v[6] or '[]', idempotencyKey = v[7] or '', parentId = v[8] or '', runStart = tonumber(v[9]) or 0,
     resumes = tonumber(v[10]) or 0, scheduleId = v[11] or '', workflowId = v[12] or '', onDepFail = v[13] or 'cancel',
-    preemptedBy = v[14] or '', group = v[15] or ''
+    preemptedBy = v[14] or '', group = v[15] or '', changedAt = tonumber(v[16]), runAt = tonumber(v[17])
   })
 end
 
@@ -146,8 +146,16 @@ local function setStatus(rec, to, at, extra)
   rcall('ZREM', K_IDX .. 'status:' .. from, rec.id)
   rcall('ZADD', K_IDX .. 'status:' .. to, rec.createdAt, rec.id)
   rec.status = to
+  -- When the task last changed before this change: a start's wait is measured from it (metrics).
+  rec.previousChangeAt = rec.changedAt
+  rec.changedAt = at
   set(rec, 'status', to, 'updatedAt', at)
-  if extra then set(rec, unpack(extra)) end
+  if extra then
+    set(rec, unpack(extra))
+    for i = 1, #extra, 2 do
+      if extra[i] == 'runAt' then rec.runAt = tonumber(extra[i + 1]) end
+    end
+  end
   if FINAL[to] then
     set(rec, 'finishedAt', at)
     rcall('ZADD', K_IDX .. 'finished', at, rec.id)

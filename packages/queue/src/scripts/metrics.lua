@@ -29,8 +29,8 @@ local function metricsCount(kind, rec, at, data)
   if counter == nil then return end
   rcall('HINCRBY', metricsKey(rec.queue, at), rec.type .. '|' .. counter, 1)
   if kind == 'started' and not (data and data.resumed) then
-    local v = rcall('HMGET', K_TASK .. rec.id, 'updatedAt', 'runAt')
-    metricsSample(rec, 'wait', at - math.max(tonumber(v[1]) or at, tonumber(v[2]) or 0), at)
+    -- The record as loaded says when it last changed and when its delay or backoff ended.
+    metricsSample(rec, 'wait', at - math.max(rec.previousChangeAt or at, rec.runAt or 0), at)
   end
 end
 

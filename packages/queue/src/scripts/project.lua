@@ -108,7 +108,7 @@ local function create(id, at)
     attempts = '[]', idempotencyKey = data.idempotencyKey or '', parentId = data.parentId or '', runStart = 0,
     resumes = 0, scheduleId = data.scheduleId or '', workflowId = data.workflowId or '',
     onDepFail = data.onDependencyFailure == 'run_anyway' and 'run_anyway' or 'cancel',
-    group = data.group or '',
+    group = data.group or '', changedAt = at, runAt = delay > 0 and (createdAt + delay) or nil,
     status = deps and 'blocked' or (delay > 0 and 'delayed' or 'pending')
   }
   track(rec)
