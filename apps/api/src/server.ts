@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '@taskplane/core';
-import { listWorkers } from '@taskplane/queue';
+import { checkHealth } from '@taskplane/queue';
 import type { Services } from './context';
 import { ApiMetrics } from './metrics';
 import { RateLimiter } from './rate-limit';
@@ -67,16 +67,13 @@ export function createApiServer(services: Services, logger: Logger): ApiServer {
   const route = async (req: IncomingMessage, url: URL): Promise<Response> => {
     if (url.pathname === '/healthz') return plain(200, { status: 'ok' });
     if (url.pathname === '/readyz') {
-      const reasons: string[] = [];
-      let workers = 0;
-      try {
-        await services.redis.ping();
-        workers = (await listWorkers(services.redis, services.keys)).length;
-        if (workers === 0) reasons.push('no worker process is online');
-      } catch {
-        reasons.push('Redis is not reachable');
-      }
-      return plain(reasons.length ? 503 : 200, { ready: reasons.length === 0, workers, reasons });
+      const health = await checkHealth(services.engine, services.redisVersion);
+      return plain(health.status === 'ok' ? 200 : 503, {
+        ready: health.status === 'ok',
+        status: health.status,
+        workers: health.facts?.workers.length ?? 0,
+        reasons: health.reasons,
+      });
     }
     if (url.pathname === '/metrics') {
       const [own, tasks] = await Promise.all([

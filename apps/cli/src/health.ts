@@ -16,6 +16,8 @@ interface Check {
 
 interface Readiness {
   ready: boolean;
+  /** "ok", "degraded" or "down" (Redis not reachable). */
+  status: string;
   workers: number;
   reasons: string[];
 }
@@ -46,7 +48,7 @@ export async function health(context: CommandContext): Promise<number> {
     checks.push({ name: 'api', state: CheckState.Down, detail: `${url}: ${ready.cause ?? ready.message}` });
   } else {
     checks.push({ name: 'api', state: CheckState.Ok, detail: url });
-    const redisDown = ready.reasons.some((r) => /redis/i.test(r));
+    const redisDown = ready.status === 'down';
     let version = '';
     if (!redisDown) {
       try {

@@ -7,6 +7,8 @@ export * from './bull-priority';
 export * from './classify';
 export * from './control';
 export * from './groups';
+export * from './health/diagnose';
+export * from './health/plane-health';
 export * from './job-data';
 export * from './leader-lease';
 export * from './leader-loop';
