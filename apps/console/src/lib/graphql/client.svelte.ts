@@ -49,10 +49,11 @@ export interface ApiOptions {
 }
 
 /**
- * Builds the console's connection to the API: urql over fetch for queries and mutations (and over
- * the shared transport for subscriptions), and the shared graphql-ws transport. The socket is opened
- * eagerly and kept open (retrying forever) so that `connection` tells the operator whether the API
- * is reachable even on pages without streams.
+ * Builds the console's connection to the API on the client the CLI and bots use
+ * (`@taskplane/client`): its graphql-ws transport carries every subscription (the live stores', and
+ * urql's through `subscriptionExchange`); urql sends queries and mutations over fetch. The socket is
+ * opened eagerly and kept open (retrying forever) so that `connection` tells the operator whether
+ * the API is reachable even on pages without streams.
  */
 export function createApi({ url, token, onForbidden }: ApiOptions): Api {
   const authorization = `Bearer ${token}`;
