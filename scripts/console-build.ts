@@ -8,8 +8,19 @@ import { fileURLToPath } from 'node:url';
 export const CONSOLE_DIR = fileURLToPath(new URL('../apps/console/', import.meta.url));
 export const CONSOLE_ENTRY = path.join(CONSOLE_DIR, 'build', 'index.js');
 
-/** What the build is made from; a change to any of these makes the build stale. */
-const SOURCES = ['src', 'static', 'package.json', 'svelte.config.js', 'vite.config.ts'];
+/**
+ * What the build is made from (relative to apps/console); a change to any of these makes the build
+ * stale. The console bundles `@taskplane/client` from its sources.
+ */
+const SOURCES = [
+  'src',
+  'static',
+  'package.json',
+  'svelte.config.js',
+  'vite.config.ts',
+  '../../packages/client/src',
+  '../../packages/client/package.json',
+];
 
 function mtime(file: string): number {
   try {

@@ -114,7 +114,8 @@ describe('console', () => {
       [
         'overview',
         'Overview',
-        () => page.locator('[data-testid="queue-card"] svg polyline').first().waitFor(),
+        // Attached, not visible: a steady rate draws a flat line, which has no height to be seen.
+        () => page.locator('[data-testid="queue-card"] svg polyline').first().waitFor({ state: 'attached' }),
       ],
       [
         'tasks',

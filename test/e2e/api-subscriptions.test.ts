@@ -1,9 +1,8 @@
 // Every subscription of schema.graphql through @taskplane/client, across API processes, dropped
 // connections and a killed API process.
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabelInput, TaskEvent, TaskplaneClient } from '../../packages/client/src/index';
-import type { ApiProcess } from '../helpers';
+import { type ApiProcess, tcpProxy } from '../helpers';
 import {
   ADMIN_TOKEN,
   product,
@@ -131,33 +130,6 @@ describe('taskEvents', () => {
     }
   });
 });
-
-/** A TCP proxy on a fixed local port to `127.0.0.1:<target()>`; a connection dies with its upstream. */
-async function tcpProxy(target: () => number): Promise<{ url: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(target(), '127.0.0.1');
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 describe('other subscriptions', () => {
   it('task sends the task now, then on every change until it finishes', async () => {

@@ -4,4 +4,5 @@ export * from './engine';
 export * from './private-plane';
 export * from './processes';
 export * from './redis';
+export * from './tcp-proxy';
 export * from './wait';

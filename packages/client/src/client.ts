@@ -1,4 +1,3 @@
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import {
   ApiTokensDocument,
   BulkOperationDocument,
@@ -65,54 +64,14 @@ import {
   WorkflowsDocument,
   type WorkflowsQueryVariables,
 } from './generated/graphql';
-import { type ClientOptions, createTransport, type Subscription, type Transport } from './transport';
+import { type ResumableStream, resumable } from './resume';
+import { type ClientOptions, createTransport, type Transport } from './transport';
 
 /** One event of `watchTaskEvents`. */
 export type TaskEvent = TaskEventsSubscription['taskEvents'];
 
-/** A subscription of cursored events that resumes after the last one it received. */
-export interface ResumableStream<T> extends Subscription<T> {
-  /** The cursor of the last event received: resume from it with `after`. */
-  readonly lastCursor: string | null;
-}
-
 /** What `watchTaskEvents` yields, plus where it stands. */
 export type TaskEventStream = ResumableStream<TaskEvent>;
-
-/**
- * The one resume path of the client's cursored subscriptions: the variables are kept by reference
- * by the transport, and `after` follows each event received, so the re-subscription graphql-ws
- * sends when it reopens a dropped socket asks for what follows the last event, not the first
- * `after` again (which would repeat events).
- */
-function resumable<R, V extends { after?: string | null }, T>(
-  transport: Transport,
-  document: TypedDocumentNode<R, V>,
-  variables: V,
-  pick: (data: R) => T,
-  cursorOf: (data: R) => string,
-): ResumableStream<T> {
-  const live: V = { ...variables };
-  const events = transport.subscribeWith(document, live, (data) => {
-    live.after = cursorOf(data);
-  });
-  const stream: ResumableStream<T> = {
-    get lastCursor() {
-      return live.after ?? null;
-    },
-    next: async () => {
-      const result = await events.next();
-      return result.done ? result : { done: false, value: pick(result.value) };
-    },
-    return: async () => {
-      events.close();
-      return { done: true, value: undefined };
-    },
-    close: events.close,
-    [Symbol.asyncIterator]: () => stream,
-  };
-  return stream;
-}
 
 /** Every query, mutation and subscription of the API as one method each, plus the raw transport. */
 export type TaskplaneClient = ReturnType<typeof createClient>;

@@ -10,6 +10,21 @@ export const ClientErrorCode = {
   BadResponse: 'BAD_RESPONSE',
 } as const;
 
+/**
+ * The API's `extensions.code` values that clients act on. They mirror `ErrorCode` in
+ * `@taskplane/core`, which this package does not import (it would pull server-only modules into the
+ * console's bundle); a test keeps the two equal.
+ */
+export const ApiErrorCode = {
+  NotFound: 'NOT_FOUND',
+  Validation: 'VALIDATION',
+  /** `after` is older than the event log keeps: events after it may be gone. */
+  CursorExpired: 'CURSOR_EXPIRED',
+  /** The API ended a subscription whose reader fell too far behind: resume after its last cursor. */
+  SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
+} as const;
+export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
+
 /** graphql-ws's close code for a connection the server refused (`CloseCode.Forbidden`). */
 export const FORBIDDEN_CLOSE_CODE = 4403;
 

@@ -1,11 +1,12 @@
+export type { ResultOf, VariablesOf } from '@graphql-typed-document-node/core';
 export {
   createClient,
-  type ResumableStream,
   type TaskEvent,
   type TaskEventStream,
   type TaskplaneClient,
 } from './client';
 export {
+  ApiErrorCode,
   ClientErrorCode,
   type ErrorResult,
   FORBIDDEN_CLOSE_CODE,
@@ -15,4 +16,19 @@ export {
   unwrap,
 } from './errors';
 export * from './generated/graphql';
-export type { ClientOptions, Subscription, Transport, VariablesArg } from './transport';
+export {
+  type CursorFollow,
+  type FollowCursorOptions,
+  followCursor,
+  type ResumableStream,
+  resumable,
+} from './resume';
+export {
+  type ClientOptions,
+  type ConnectionListener,
+  createTransport,
+  type LiveSink,
+  type Subscription,
+  type Transport,
+  type VariablesArg,
+} from './transport';

@@ -5,7 +5,7 @@ import {
   type FormattedExecutionResult,
   type Client as WsClient,
 } from 'graphql-ws';
-import WebSocket from 'ws';
+import { DefaultWebSocket } from '#web-socket';
 import {
   ClientErrorCode,
   FORBIDDEN_CLOSE_CODE,
@@ -14,7 +14,17 @@ import {
   TaskplaneClientError,
 } from './errors';
 
-/** Options of `createClient`. */
+/** What the WebSocket is doing, for a connection indicator (`ClientOptions.on`). */
+export interface ConnectionListener {
+  /** A socket is being opened; `isRetry` after a drop. */
+  connecting?(isRetry: boolean): void;
+  /** The socket is open and the server accepted the connection (subscriptions are (re)sent). */
+  connected?(): void;
+  /** The socket closed; `error.closeCode` says how (1006 abnormal, 4403 refused token, ...). */
+  closed?(error: TaskplaneClientError): void;
+}
+
+/** Options of `createClient` and `createTransport`. */
 export interface ClientOptions {
   /** The GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`; WebSockets use the same path. */
   url: string;
@@ -22,15 +32,24 @@ export interface ClientOptions {
   token?: string;
   /** Default: the global `fetch`. */
   fetch?: typeof fetch;
-  /** Default: `ws` (Node 20 has no global WebSocket). */
+  /** Default: `ws` in Node (Node 20 has no global WebSocket), the native WebSocket in browsers. */
   webSocketImpl?: unknown;
   /**
    * How many times a dropped WebSocket is reopened in a row before subscriptions fail with
-   * CONNECTION_CLOSED. Default 20 (with the backoff below, about a minute and a half).
+   * CONNECTION_CLOSED. Default 20 (with the backoff below, about a minute and a half); the console
+   * passes `Infinity`.
    */
   retryAttempts?: number;
   /** Upper bound of the reconnect backoff (250 ms doubling), in ms. Default 5000. */
   maxRetryWaitMs?: number;
+  /**
+   * Open the WebSocket at once and keep it open without subscriptions, so `on` reports whether
+   * the API is reachable (the console's indicator). Default false: opened on the first
+   * subscription, closed after the last.
+   */
+  keepOpen?: boolean;
+  /** Connection events of the WebSocket. */
+  on?: ConnectionListener;
 }
 
 /** The variables argument: optional when the operation takes none. */
@@ -42,21 +61,30 @@ export interface Subscription<T> extends AsyncIterableIterator<T> {
   close(): void;
 }
 
+/** Where a push subscription (`Transport.live`) delivers. */
+export interface LiveSink<R> {
+  next(data: R): void;
+  /**
+   * The subscription failed and ends: the API refused it or ended it with an error (GraphQL
+   * errors, `code` from their extensions), or the socket failed for good. Nothing follows.
+   */
+  error(error: TaskplaneClientError): void;
+  /** The server ended the subscription. */
+  complete?(): void;
+}
+
 export interface Transport {
   /** Runs a query or mutation over HTTP POST; GraphQL errors throw `TaskplaneClientError`. */
   request<R, V>(document: TypedDocumentNode<R, V>, ...variables: VariablesArg<V>): Promise<R>;
   /** Starts a subscription over the client's WebSocket (opened on first use, reopened when it drops). */
   subscribe<R, V>(document: TypedDocumentNode<R, V>, ...variables: VariablesArg<V>): Subscription<R>;
   /**
-   * Like `subscribe`, but `onNext` sees each result as it arrives, and `variables` is kept by
-   * reference: graphql-ws re-sends the same payload when it reopens the socket, so changing a
-   * variable in `onNext` changes what a re-subscription asks for (this is how resuming works).
+   * Starts a subscription and pushes its results to `sink`; returns the unsubscribe function.
+   * `variables` is called again on every (re)subscription: graphql-ws re-sends a subscription by
+   * itself when it reopens a dropped socket, and this is where a resumable stream hands it its
+   * latest cursor (`followCursor`).
    */
-  subscribeWith<R, V>(
-    document: TypedDocumentNode<R, V>,
-    variables: V,
-    onNext: (data: R) => void,
-  ): Subscription<R>;
+  live<R, V>(document: TypedDocumentNode<R, V>, variables: () => V, sink: LiveSink<R>): () => void;
   /** Closes the WebSocket and ends every subscription. */
   close(): Promise<void>;
 }
@@ -98,10 +126,11 @@ function subscriptionError(error: unknown): TaskplaneClientError {
   return new TaskplaneClientError(ClientErrorCode.Network, message, { cause: error });
 }
 
-/** Turns graphql-ws's push sink into a pull iterator that buffers what the consumer has not taken. */
-function iterate<R>(
-  start: (sink: { next(value: R): void; error(error: unknown): void; complete(): void }) => () => void,
-): Subscription<R> {
+/**
+ * Turns a push subscription (`live`, `followCursor`) into a pull iterator that buffers what the
+ * consumer has not taken yet. `start` subscribes and returns the unsubscribe function.
+ */
+export function iterate<R>(start: (sink: LiveSink<R>) => () => void): Subscription<R> {
   const pending: R[] = [];
   let failure: TaskplaneClientError | null = null;
   let finished = false;
@@ -110,17 +139,14 @@ function iterate<R>(
     wake?.();
     wake = null;
   };
-  let dispose: (() => void) | null = null;
-  dispose = start({
+  const dispose = start({
     next(value) {
       pending.push(value);
       notify();
     },
     error(error) {
-      failure = subscriptionError(error);
+      failure = error;
       finished = true;
-      // An error inside a result does not end graphql-ws's side by itself.
-      queueMicrotask(() => dispose?.());
       notify();
     },
     complete() {
@@ -129,7 +155,7 @@ function iterate<R>(
     },
   });
   const close = () => {
-    if (!finished) dispose?.();
+    if (!finished) dispose();
     finished = true;
     pending.length = 0;
     notify();
@@ -176,8 +202,10 @@ export function createTransport(options: ClientOptions): Transport {
   const socket = (): WsClient => {
     ws ??= createWsClient({
       url: webSocketUrl(options.url),
-      webSocketImpl: options.webSocketImpl ?? WebSocket,
-      lazy: true,
+      webSocketImpl: options.webSocketImpl ?? DefaultWebSocket,
+      lazy: !options.keepOpen,
+      // A kept-open socket that cannot connect reports through `on.closed`, and keeps trying.
+      onNonLazyError: () => {},
       connectionParams: authorization ? { authorization } : {},
       retryAttempts: options.retryAttempts ?? 20,
       retryWait: (retries) =>
@@ -185,9 +213,15 @@ export function createTransport(options: ClientOptions): Transport {
       // Socket errors (refused, reset) come before their close event: retry those too. A refused
       // token (4403) stays refused: fail at once instead.
       shouldRetry: (error) => !(isCloseEvent(error) && error.code === FORBIDDEN_CLOSE_CODE),
+      on: {
+        connecting: (isRetry) => options.on?.connecting?.(isRetry),
+        connected: () => options.on?.connected?.(),
+        closed: (event) => options.on?.closed?.(subscriptionError(event)),
+      },
     });
     return ws;
   };
+  if (options.keepOpen) socket();
 
   async function request<R, V>(
     document: TypedDocumentNode<R, V>,
@@ -234,30 +268,44 @@ export function createTransport(options: ClientOptions): Transport {
     return body.data;
   }
 
-  function subscribeWith<R, V>(
-    document: TypedDocumentNode<R, V>,
-    variables: V,
-    onNext: (data: R) => void,
-  ): Subscription<R> {
-    const payload = { query: source(document), variables: (variables ?? {}) as Record<string, unknown> };
-    return iterate<R>((sink) =>
-      socket().subscribe<R>(payload, {
-        next(result: FormattedExecutionResult<R>) {
-          if (result.errors?.length) return sink.error(fromGraphQLErrors(result.errors));
-          if (!result.data) return;
-          onNext(result.data);
-          sink.next(result.data);
-        },
-        error: sink.error,
-        complete: sink.complete,
-      }),
-    );
+  function live<R, V>(document: TypedDocumentNode<R, V>, variables: () => V, sink: LiveSink<R>): () => void {
+    // graphql-ws serialises this same payload on every (re)subscription: the getter makes each one
+    // ask with fresh variables.
+    const payload = {
+      query: source(document),
+      get variables() {
+        return (variables() ?? {}) as Record<string, unknown>;
+      },
+    };
+    let ended = false;
+    const end = (error: TaskplaneClientError | null) => {
+      if (ended) return;
+      ended = true;
+      // An error inside a result does not end graphql-ws's side by itself.
+      queueMicrotask(() => dispose());
+      if (error) sink.error(error);
+      else sink.complete?.();
+    };
+    const dispose = socket().subscribe<R>(payload, {
+      next(result: FormattedExecutionResult<R>) {
+        if (ended) return;
+        if (result.errors?.length) end(fromGraphQLErrors(result.errors));
+        else if (result.data) sink.next(result.data);
+      },
+      error: (error) => end(subscriptionError(error)),
+      complete: () => end(null),
+    });
+    return () => {
+      ended = true;
+      dispose();
+    };
   }
 
   return {
     request,
-    subscribeWith,
-    subscribe: (document, ...[variables]) => subscribeWith(document, variables as never, () => {}),
+    live,
+    subscribe: (document, ...[variables]) =>
+      iterate((sink) => live(document, () => variables as never, sink)),
     async close() {
       const current = ws;
       ws = null;

@@ -1,9 +1,8 @@
+import { type ResultOf, ViewerDocument } from '@taskplane/client';
 import { getContext, setContext } from 'svelte';
 import { type Api, createApi } from './graphql/client.svelte';
-import type { ResultOf } from './graphql/graphql';
-import { ViewerQuery } from './graphql/viewer';
 
-export type Viewer = NonNullable<ResultOf<typeof ViewerQuery>['viewer']>;
+export type Viewer = NonNullable<ResultOf<typeof ViewerDocument>['viewer']>;
 export type Role = Viewer['role'];
 
 const TOKEN_KEY = 'taskplane.token';
@@ -49,7 +48,7 @@ export class Session {
       token: token.trim(),
       onForbidden: () => this.signOut('The API no longer accepts this token. Sign in again.'),
     });
-    const result = await api.client.query(ViewerQuery, {}).toPromise();
+    const result = await api.client.query(ViewerDocument, {}).toPromise();
     this.busy = false;
     const viewer = result.data?.viewer;
     if (!viewer) {

@@ -1,9 +1,8 @@
+import type { TaskDetailFieldsFragment } from '@taskplane/client';
 import { dateTime, time } from './format';
-import type { ResultOf } from './graphql/graphql';
-import type { TaskDetailFields } from './graphql/tasks';
 import type { TaskEvent, TaskEventKind } from './live/event-feed';
 
-export type TaskDetail = ResultOf<typeof TaskDetailFields>;
+export type TaskDetail = TaskDetailFieldsFragment;
 
 export interface TimelineEntry {
   /** The event's cursor: unique, and in the order things happened. */

@@ -1,7 +1,10 @@
-import { Client, fetchExchange, stringifyDocument } from '@urql/core';
-import type { TadaDocumentNode } from 'gql.tada';
-import type { GraphQLFormattedError } from 'graphql';
-import { CloseCode, createClient as createWsClient } from 'graphql-ws';
+import {
+  createTransport,
+  FORBIDDEN_CLOSE_CODE,
+  type TaskplaneClientError,
+  type Transport,
+} from '@taskplane/client';
+import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
 import { untrack } from 'svelte';
 
 /** What the connection indicator shows: the state of the console's one WebSocket to the API. */
@@ -21,27 +24,17 @@ export interface Connection {
   readonly connects: number;
 }
 
-/** What a live subscription hands its caller. */
-export interface LiveSink<Data> {
-  next(data: Data): void;
-  /** The API refused the subscription (GraphQL errors) or the socket failed for good. */
-  error?(errors: readonly GraphQLFormattedError[]): void;
-}
-
 export interface Api {
-  /** Queries and mutations, over fetch with the token in `Authorization`. */
+  /** Queries and mutations over fetch with the token in `Authorization`; urql subscriptions go over `transport`. */
   client: Client;
   connection: Connection;
   /**
-   * Subscribes over the one WebSocket. `variables` is called again on every (re)subscription, so a
-   * stream that returns its last cursor there resumes where it stopped after the socket drops.
-   * Returns the unsubscribe function.
+   * The one WebSocket to the API, shared with the CLI and bots (`@taskplane/client`). Its `live`
+   * carries every subscription; cursored streams go through its `followCursor`.
    */
-  live<Data, Variables extends Record<string, unknown>>(
-    document: TadaDocumentNode<Data, Variables>,
-    variables: () => Variables,
-    sink: LiveSink<Data>,
-  ): () => void;
+  transport: Transport;
+  /** `transport.live`: a subscription over the one WebSocket, with `variables` read on every (re)subscription. */
+  live: Transport['live'];
   /** Closes the WebSocket and stops reconnecting. */
   dispose(): void;
 }
@@ -55,14 +48,12 @@ export interface ApiOptions {
   onForbidden(): void;
 }
 
-// graphql-ws backs off exponentially without a cap; an operator who restarts the API should see
-// the console come back within seconds, not minutes.
-const MAX_RETRY_WAIT_MS = 5_000;
-
 /**
- * Builds the console's connection to the API: queries and mutations over fetch, subscriptions over
- * one graphql-ws WebSocket. The socket is opened eagerly and kept open (retrying forever) so that
- * `connection` tells the operator whether the API is reachable even on pages without streams.
+ * Builds the console's connection to the API on the client the CLI and bots use
+ * (`@taskplane/client`): its graphql-ws transport carries every subscription (the live stores', and
+ * urql's through `subscriptionExchange`); urql sends queries and mutations over fetch. The socket is
+ * opened eagerly and kept open (retrying forever) so that `connection` tells the operator whether
+ * the API is reachable even on pages without streams.
  */
 export function createApi({ url, token, onForbidden }: ApiOptions): Api {
   const authorization = `Bearer ${token}`;
@@ -71,19 +62,12 @@ export function createApi({ url, token, onForbidden }: ApiOptions): Api {
     reason: null,
     connects: 0,
   });
-  const wsUrl = new URL(url);
-  wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
 
-  const ws = createWsClient({
-    url: wsUrl.href,
-    lazy: false,
-    connectionParams: { authorization },
+  const transport = createTransport({
+    url,
+    token,
+    keepOpen: true,
     retryAttempts: Number.POSITIVE_INFINITY,
-    // The API closes with 4403 when the token is not valid: retrying cannot help.
-    shouldRetry: (event) => !(event instanceof CloseEvent && event.code === CloseCode.Forbidden),
-    retryWait: (retries) =>
-      new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** retries, MAX_RETRY_WAIT_MS))),
-    onNonLazyError: () => {},
     on: {
       // A retry keeps showing "disconnected" and its reason rather than flickering to "connecting".
       connecting: (isRetry) => {
@@ -94,57 +78,44 @@ export function createApi({ url, token, onForbidden }: ApiOptions): Api {
         connection.reason = null;
         connection.connects++;
       },
-      closed: (event) => {
+      closed: (error) => {
         connection.state = ConnectionState.Disconnected;
-        connection.reason = describeClose(event);
-        if (event instanceof CloseEvent && event.code === CloseCode.Forbidden) onForbidden();
+        connection.reason = describeClose(error);
+        if (error.closeCode === FORBIDDEN_CLOSE_CODE) onForbidden();
       },
     },
   });
 
   const client = new Client({
     url,
-    exchanges: [fetchExchange],
+    exchanges: [
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription: (_request, operation) => ({
+          subscribe: (observer) => ({
+            unsubscribe: transport.live(operation.query, () => operation.variables, {
+              next: (data) => observer.next({ data }),
+              error: (error) => observer.error(error),
+              complete: () => observer.complete(),
+            }),
+          }),
+        }),
+      }),
+    ],
     requestPolicy: 'network-only',
     fetchOptions: () => ({ headers: { authorization } }),
   });
 
-  function live<Data, Variables extends Record<string, unknown>>(
-    document: TadaDocumentNode<Data, Variables>,
-    variables: () => Variables,
-    sink: LiveSink<Data>,
-  ): () => void {
-    // graphql-ws serialises the same payload object on every (re)subscription; the getter makes it
-    // ask for fresh variables (the stream's latest cursor) each time.
-    const payload = {
-      query: stringifyDocument(document),
-      get variables() {
-        return variables();
-      },
-    };
-    return ws.subscribe<Data>(payload, {
-      next: (result) => {
-        if (result.errors?.length) sink.error?.(result.errors);
-        else if (result.data) sink.next(result.data);
-      },
-      error: (error) => sink.error?.(Array.isArray(error) ? error : [{ message: describeClose(error) }]),
-      complete: () => {},
-    });
-  }
-
-  return { client, connection, live, dispose: () => void ws.dispose() };
+  return { client, connection, transport, live: transport.live, dispose: () => void transport.close() };
 }
 
 // 1006 is the browser's "closed abnormally": nothing answered, or the connection dropped.
 const ABNORMAL_CLOSURE = 1006;
 
-function describeClose(event: unknown): string {
-  if (event instanceof CloseEvent) {
-    if (event.code === ABNORMAL_CLOSURE) return 'the API does not answer';
-    if (event.code === CloseCode.Forbidden) return 'the API refused the token';
-    return event.reason || `socket closed (code ${event.code})`;
-  }
-  return event instanceof Error ? event.message : 'socket closed';
+function describeClose(error: TaskplaneClientError): string {
+  if (error.closeCode === ABNORMAL_CLOSURE) return 'the API does not answer';
+  if (error.closeCode === FORBIDDEN_CLOSE_CODE) return 'the API refused the token';
+  return error.message;
 }
 
 /**

@@ -1,11 +1,16 @@
+import {
+  type CursorFollow,
+  EventCursorDocument,
+  followCursor,
+  type ResultOf,
+  TaskEventsDocument,
+  type VariablesOf,
+} from '@taskplane/client';
 import type { Api } from '$lib/graphql/client.svelte';
-import { ErrorCode, errorText, hasErrorCode } from '$lib/graphql/errors';
-import type { ResultOf, VariablesOf } from '$lib/graphql/graphql';
-import { EventCursorQuery, TaskEventsSubscription } from '$lib/graphql/tasks';
 
-export type TaskEvent = ResultOf<typeof TaskEventsSubscription>['taskEvents'];
+export type TaskEvent = ResultOf<typeof TaskEventsDocument>['taskEvents'];
 export type TaskEventKind = TaskEvent['kind'];
-type Selection = Omit<VariablesOf<typeof TaskEventsSubscription>, 'after'>;
+type Selection = Omit<VariablesOf<typeof TaskEventsDocument>, 'after'>;
 
 /** Events that change a task's status: what the stream and a timeline show. */
 export const STATE_CHANGES: TaskEventKind[] = [
@@ -49,54 +54,54 @@ export interface EventFeedOptions {
 const CURSOR_RETRY_MS = [500, 1_000, 2_000, 5_000];
 
 /**
- * Follows `taskEvents` from `start`. After the socket drops, the subscription resumes after the
- * last cursor seen (the API replays what was missed, with no gap and no duplicate); when that
- * cursor has expired, it says so through `expired` and starts over from `afterExpiry`. Returns stop.
+ * Follows `taskEvents` from `start` through the client's `followCursor`, the resume path the CLI
+ * takes too: after the socket drops, the subscription resumes after the last cursor seen (the API
+ * replays what was missed, with no gap and no duplicate); when that cursor has expired, it says so
+ * through `expired` and starts over from `afterExpiry`. Returns stop.
  */
 export function followEvents(api: Api, options: EventFeedOptions): () => void {
-  let cursor = '0';
   let stopped = false;
-  let unsubscribe: (() => void) | null = null;
+  let follow: CursorFollow | null = null;
   let retry: ReturnType<typeof setTimeout> | undefined;
 
-  async function begin(from: FeedStart, attempt = 0): Promise<void> {
-    if (from === 'now') {
-      const result = await api.client.query(EventCursorQuery, {}).toPromise();
-      if (stopped) return;
-      if (!result.data) {
-        options.problem(result.error?.message ?? 'could not read the event cursor');
-        const wait = CURSOR_RETRY_MS[Math.min(attempt, CURSOR_RETRY_MS.length - 1)];
-        retry = setTimeout(() => void begin(from, attempt + 1), wait);
-        return;
+  /** The cursor `from` stands for; reading `now` waits for the API, however long it takes. */
+  async function startCursor(from: FeedStart): Promise<string | null> {
+    if (from === 'kept') return '0';
+    for (let attempt = 0; ; attempt++) {
+      const result = await api.client.query(EventCursorDocument, {}).toPromise();
+      if (stopped) return null;
+      if (result.data) {
+        if (attempt > 0) options.problem(null);
+        return result.data.eventCursor;
       }
-      cursor = result.data.eventCursor;
-      if (attempt > 0) options.problem(null);
-    } else {
-      cursor = '0';
+      options.problem(result.error?.message ?? 'could not read the event cursor');
+      const wait = CURSOR_RETRY_MS[Math.min(attempt, CURSOR_RETRY_MS.length - 1)];
+      await new Promise((resolve) => {
+        retry = setTimeout(resolve, wait);
+      });
+      if (stopped) return null;
     }
-    options.following?.();
-    unsubscribe = api.live(TaskEventsSubscription, () => ({ ...options.select, after: cursor }), {
-      next: ({ taskEvents }) => {
-        cursor = taskEvents.cursor;
-        options.next(taskEvents);
-      },
-      error: (errors) => {
-        if (!hasErrorCode(errors, ErrorCode.CursorExpired)) {
-          options.problem(errorText(errors));
-          return;
-        }
-        options.expired();
-        // Should the API ever refuse "0" itself, "kept" again would loop: carry on from now.
-        const next = cursor === '0' ? 'now' : options.afterExpiry;
-        if (!stopped) void begin(next);
-      },
-    });
   }
 
-  void begin(options.start);
+  void startCursor(options.start).then((after) => {
+    if (stopped) return;
+    options.following?.();
+    follow = followCursor(api.transport, TaskEventsDocument, {
+      variables: () => options.select,
+      after,
+      cursorOf: ({ taskEvents }) => taskEvents.cursor,
+      next: ({ taskEvents }) => options.next(taskEvents),
+      error: (error) => options.problem(error.message),
+      expired: () => {
+        options.expired();
+        // Should the API ever refuse "0" itself, "kept" again would loop: carry on from now.
+        return startCursor(follow?.lastCursor === '0' ? 'now' : options.afterExpiry);
+      },
+    });
+  });
   return () => {
     stopped = true;
     clearTimeout(retry);
-    unsubscribe?.();
+    follow?.close();
   };
 }

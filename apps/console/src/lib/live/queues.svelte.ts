@@ -1,10 +1,8 @@
+import { QueueStatsDocument, QueuesDocument, type ResultOf } from '@taskplane/client';
 import { type Api, reloadOnReconnect } from '$lib/graphql/client.svelte';
-import { errorText } from '$lib/graphql/errors';
-import type { ResultOf } from '$lib/graphql/graphql';
-import { QueueStatsSubscription, QueuesQuery } from '$lib/graphql/queues';
 
-export type Queue = ResultOf<typeof QueuesQuery>['queues'][number];
-export type QueueStats = ResultOf<typeof QueueStatsSubscription>['queueStats'][number];
+export type Queue = ResultOf<typeof QueuesDocument>['queues'][number];
+export type QueueStats = ResultOf<typeof QueueStatsDocument>['queueStats'][number];
 
 /** Sparkline points kept per queue (at the default 5 s interval, the last two and a half minutes). */
 const HISTORY = 30;
@@ -28,7 +26,7 @@ export class LiveQueues {
   constructor(api: Api) {
     reloadOnReconnect(api.connection, () => {
       void api.client
-        .query(QueuesQuery, {})
+        .query(QueuesDocument, {})
         .toPromise()
         .then((result) => {
           if (result.data) this.list = result.data.queues;
@@ -36,10 +34,10 @@ export class LiveQueues {
         });
     });
     $effect(() =>
-      api.live(QueueStatsSubscription, () => ({}), {
+      api.live(QueueStatsDocument, () => ({}), {
         next: ({ queueStats }) => this.#push(queueStats),
-        error: (errors) => {
-          this.error = errorText(errors);
+        error: (failure) => {
+          this.error = failure.message;
         },
       }),
     );

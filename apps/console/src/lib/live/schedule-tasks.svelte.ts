@@ -1,5 +1,5 @@
+import { TasksDocument } from '@taskplane/client';
 import type { Api } from '$lib/graphql/client.svelte';
-import { TasksQuery } from '$lib/graphql/tasks';
 import { followEvents, STATE_CHANGES, type TaskEvent } from './event-feed';
 
 /** A task a schedule submitted, as its latest event or record shows it. */
@@ -81,7 +81,7 @@ export class ScheduleTasks {
 
   async #loadFirst(): Promise<void> {
     const result = await this.#api.client
-      .query(TasksQuery, { filter: { scheduleId: this.#scheduleId }, first: SHOWN })
+      .query(TasksDocument, { filter: { scheduleId: this.#scheduleId }, first: SHOWN })
       .toPromise();
     if (!result.data) {
       this.error = result.error?.message ?? 'could not load the tasks';

@@ -1,15 +1,14 @@
-import { type Api, reloadOnReconnect } from '$lib/graphql/client.svelte';
-import { errorText } from '$lib/graphql/errors';
-import type { ResultOf } from '$lib/graphql/graphql';
 import {
-  ScheduleDetailQuery,
-  ScheduleQuery,
-  SchedulesQuery,
-  SchedulesSubscription,
-} from '$lib/graphql/schedules';
+  type ResultOf,
+  ScheduleDocument,
+  ScheduleEventsDocument,
+  ScheduleSummaryDocument,
+  SchedulesDocument,
+} from '@taskplane/client';
+import { type Api, reloadOnReconnect } from '$lib/graphql/client.svelte';
 
-export type Schedule = NonNullable<ResultOf<typeof ScheduleQuery>['schedule']>;
-export type ScheduleDetail = NonNullable<ResultOf<typeof ScheduleDetailQuery>['schedule']>;
+export type Schedule = NonNullable<ResultOf<typeof ScheduleSummaryDocument>['schedule']>;
+export type ScheduleDetail = NonNullable<ResultOf<typeof ScheduleDocument>['schedule']>;
 export type TickOutcome = NonNullable<Schedule['lastOutcome']>;
 
 /** The API's page cap: a console with more schedules than this would need paging. */
@@ -59,7 +58,7 @@ export class LiveSchedules {
     this.#api = api;
     reloadOnReconnect(api.connection, () => {
       void api.client
-        .query(SchedulesQuery, { first: PAGE })
+        .query(SchedulesDocument, { first: PAGE })
         .toPromise()
         .then((result) => {
           const answer = result.data?.schedules;
@@ -70,7 +69,7 @@ export class LiveSchedules {
         });
     });
     $effect(() =>
-      api.live(SchedulesSubscription, () => ({}), {
+      api.live(ScheduleEventsDocument, () => ({}), {
         next: ({ schedules: event }) => {
           if (event.kind === 'DELETED') this.remove(event.scheduleId);
           else if (event.schedule) this.replace(event.schedule);
@@ -82,8 +81,8 @@ export class LiveSchedules {
             this.#refresh(event.scheduleId);
           }
         },
-        error: (errors) => {
-          this.error = errorText(errors);
+        error: (failure) => {
+          this.error = failure.message;
         },
       }),
     );
@@ -100,7 +99,7 @@ export class LiveSchedules {
   }
 
   async #reload(id: string): Promise<void> {
-    const result = await this.#api.client.query(ScheduleQuery, { id }).toPromise();
+    const result = await this.#api.client.query(ScheduleSummaryDocument, { id }).toPromise();
     const schedule = result.data?.schedule;
     if (schedule && this.list.some((s) => s.id === id)) this.replace(schedule);
   }
@@ -128,15 +127,15 @@ export class LiveSchedule {
   /** Reads the schedule and follows its events; returns `stop`. */
   start(): () => void {
     this.reload();
-    return this.#api.live(SchedulesSubscription, () => ({ scheduleId: this.#id }), {
+    return this.#api.live(ScheduleEventsDocument, () => ({ scheduleId: this.#id }), {
       next: ({ schedules: event }) => {
         if (event.kind === 'DELETED') {
           this.schedule = null;
           this.missing = true;
         } else this.reload();
       },
-      error: (errors) => {
-        this.error = errorText(errors);
+      error: (failure) => {
+        this.error = failure.message;
       },
     });
   }
@@ -153,7 +152,7 @@ export class LiveSchedule {
 
   async #load(): Promise<void> {
     const result = await this.#api.client
-      .query(ScheduleDetailQuery, { id: this.#id, runs: NEXT_RUNS })
+      .query(ScheduleDocument, { id: this.#id, runs: NEXT_RUNS })
       .toPromise();
     if (result.error) {
       this.error = result.error.message;

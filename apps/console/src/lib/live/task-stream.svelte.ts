@@ -1,11 +1,10 @@
+import { type ResultOf, TasksDocument, type VariablesOf } from '@taskplane/client';
 import type { Api } from '$lib/graphql/client.svelte';
-import type { ResultOf, VariablesOf } from '$lib/graphql/graphql';
-import { TasksQuery } from '$lib/graphql/tasks';
 import { followEvents, type TaskEvent, type TaskEventKind } from './event-feed';
 
 export { STATE_CHANGES, type TaskEventKind } from './event-feed';
-export type TaskFilter = NonNullable<VariablesOf<typeof TasksQuery>['filter']>;
-type TaskSummary = ResultOf<typeof TasksQuery>['tasks']['nodes'][number];
+export type TaskFilter = NonNullable<VariablesOf<typeof TasksDocument>['filter']>;
+type TaskSummary = ResultOf<typeof TasksDocument>['tasks']['nodes'][number];
 
 /** One line of the task stream: an event as it happened, or (from history) a task as it is now. */
 export interface StreamRow {
@@ -148,7 +147,7 @@ export class TaskStream {
     if (this.loadingOlder) return;
     this.loadingOlder = true;
     const result = await this.#api.client
-      .query(TasksQuery, { filter: this.#filter, first: HISTORY_PAGE, after: this.#historyCursor })
+      .query(TasksDocument, { filter: this.#filter, first: HISTORY_PAGE, after: this.#historyCursor })
       .toPromise();
     this.loadingOlder = false;
     if (this.#stopped) return;

@@ -1,9 +1,8 @@
+import { type ResultOf, WorkerChangesDocument, WorkersDocument } from '@taskplane/client';
 import type { Api } from '$lib/graphql/client.svelte';
 import { reloadOnReconnect } from '$lib/graphql/client.svelte';
-import type { ResultOf } from '$lib/graphql/graphql';
-import { WorkersQuery, WorkersSubscription } from '$lib/graphql/workers';
 
-export type Worker = ResultOf<typeof WorkersQuery>['workers'][number];
+export type Worker = ResultOf<typeof WorkersDocument>['workers'][number];
 
 /**
  * The worker fleet, kept current by the `workers` subscription (online, heartbeat, offline) on top
@@ -16,7 +15,7 @@ export class LiveWorkers {
   constructor(api: Api) {
     reloadOnReconnect(api.connection, () => {
       void api.client
-        .query(WorkersQuery, {})
+        .query(WorkersDocument, {})
         .toPromise()
         .then((result) => {
           if (result.data) this.list = sortWorkers(result.data.workers);
@@ -24,13 +23,13 @@ export class LiveWorkers {
         });
     });
     $effect(() =>
-      api.live(WorkersSubscription, () => ({}), {
+      api.live(WorkerChangesDocument, () => ({}), {
         next: ({ workers: { kind, worker } }) => {
           const others = this.list.filter((w) => w.id !== worker.id);
           this.list = kind === 'OFFLINE' ? others : sortWorkers([...others, worker]);
         },
-        error: (errors) => {
-          this.error = errors.map((e) => e.message).join('; ');
+        error: (failure) => {
+          this.error = failure.message;
         },
       }),
     );

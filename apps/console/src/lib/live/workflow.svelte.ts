@@ -1,12 +1,16 @@
+import {
+  type CursorFollow,
+  EventCursorDocument,
+  followCursor,
+  type ResultOf,
+  WorkflowDocument,
+  WorkflowEventsDocument,
+} from '@taskplane/client';
 import type { Api } from '$lib/graphql/client.svelte';
-import { ErrorCode, errorText, hasErrorCode } from '$lib/graphql/errors';
-import type { ResultOf } from '$lib/graphql/graphql';
-import { EventCursorQuery } from '$lib/graphql/tasks';
-import { WorkflowQuery, WorkflowSubscription } from '$lib/graphql/workflows';
 
-export type Workflow = NonNullable<ResultOf<typeof WorkflowQuery>['workflow']>;
+export type Workflow = NonNullable<ResultOf<typeof WorkflowDocument>['workflow']>;
 export type WorkflowSummary = Omit<Workflow, 'nodes' | 'edges'>;
-type NodeEvent = ResultOf<typeof WorkflowSubscription>['workflow'];
+type NodeEvent = ResultOf<typeof WorkflowEventsDocument>['workflow'];
 
 /**
  * One workflow, live: the cursor first (`eventCursor`), then the graph (`workflow`), then the
@@ -29,11 +33,10 @@ export class LiveWorkflow {
 
   readonly #api: Api;
   readonly #id: string;
-  #cursor = '0';
   #pending: NodeEvent[] = [];
   #frame = 0;
   #stopped = false;
-  #unsubscribe: (() => void) | null = null;
+  #follow: CursorFollow | null = null;
 
   constructor(api: Api, id: string) {
     this.#api = api;
@@ -46,48 +49,63 @@ export class LiveWorkflow {
     return () => {
       this.#stopped = true;
       cancelAnimationFrame(this.#frame);
-      this.#unsubscribe?.();
+      this.#follow?.close();
     };
   }
 
   async #begin(): Promise<void> {
-    const cursor = await this.#api.client.query(EventCursorQuery, {}).toPromise();
-    if (this.#stopped) return;
-    if (!cursor.data) {
-      this.error = cursor.error?.message ?? 'could not read the event cursor';
-      return;
-    }
-    const result = await this.#api.client.query(WorkflowQuery, { id: this.#id }).toPromise();
-    if (this.#stopped) return;
-    if (result.error) {
-      this.error = result.error.message;
-      return;
-    }
-    const workflow = result.data?.workflow ?? null;
-    this.missing = !workflow;
-    if (!workflow) return;
-    this.#cursor = cursor.data.eventCursor;
-    this.#pending = [];
-    const { nodes, edges, ...summary } = workflow;
-    this.workflow = summary;
-    this.graph = { nodes, edges };
-    this.statuses = new Map(workflow.nodes.map((n) => [n.key, n.task?.status ?? 'PENDING']));
-    this.error = null;
-    this.#unsubscribe?.();
-    this.#unsubscribe = this.#api.live(WorkflowSubscription, () => ({ id: this.#id, after: this.#cursor }), {
+    const after = await this.#read();
+    if (after === null || this.#stopped) return;
+    this.#follow = followCursor(this.#api.transport, WorkflowEventsDocument, {
+      variables: () => ({ id: this.#id }),
+      after,
+      cursorOf: ({ workflow }) => workflow.cursor,
       next: ({ workflow: event }) => {
-        this.#cursor = event.cursor;
         this.#pending.push(event);
         this.#frame ||= requestAnimationFrame(() => {
           this.#frame = 0;
           this.#flush();
         });
       },
-      error: (errors) => {
-        if (hasErrorCode(errors, ErrorCode.CursorExpired) && !this.#stopped) void this.#begin();
-        else this.error = errorText(errors);
+      error: (error) => {
+        this.error = error.message;
+      },
+      // Events were lost: read the graph again and carry on after the cursor read before it.
+      expired: async () => {
+        const next = await this.#read();
+        if (next === null) this.#follow?.close();
+        return next;
       },
     });
+  }
+
+  /**
+   * Reads the event cursor, then the graph; returns the cursor, or null when a read failed or the
+   * workflow is gone (`error`, `missing` say which).
+   */
+  async #read(): Promise<string | null> {
+    const cursor = await this.#api.client.query(EventCursorDocument, {}).toPromise();
+    if (this.#stopped) return null;
+    if (!cursor.data) {
+      this.error = cursor.error?.message ?? 'could not read the event cursor';
+      return null;
+    }
+    const result = await this.#api.client.query(WorkflowDocument, { id: this.#id }).toPromise();
+    if (this.#stopped) return null;
+    if (result.error) {
+      this.error = result.error.message;
+      return null;
+    }
+    const workflow = result.data?.workflow ?? null;
+    this.missing = !workflow;
+    if (!workflow) return null;
+    this.#pending = [];
+    const { nodes, edges, ...summary } = workflow;
+    this.workflow = summary;
+    this.graph = { nodes, edges };
+    this.statuses = new Map(workflow.nodes.map((n) => [n.key, n.task?.status ?? 'PENDING']));
+    this.error = null;
+    return cursor.data.eventCursor;
   }
 
   #flush(): void {

@@ -1,8 +1,7 @@
+import { type ResultOf, WorkflowsDocument } from '@taskplane/client';
 import { type Api, reloadOnReconnect } from '$lib/graphql/client.svelte';
-import type { ResultOf } from '$lib/graphql/graphql';
-import { WorkflowsQuery } from '$lib/graphql/workflows';
 
-type Page = Extract<ResultOf<typeof WorkflowsQuery>['workflows'], { __typename: 'WorkflowConnection' }>;
+type Page = Extract<ResultOf<typeof WorkflowsDocument>['workflows'], { __typename: 'WorkflowConnection' }>;
 export type WorkflowRow = Page['nodes'][number];
 
 /** The API's page cap. */
@@ -30,7 +29,7 @@ export class WorkflowList {
 
   reload(): void {
     void this.#api.client
-      .query(WorkflowsQuery, { first: PAGE })
+      .query(WorkflowsDocument, { first: PAGE })
       .toPromise()
       .then((result) => {
         const answer = result.data?.workflows;
