@@ -213,16 +213,23 @@ Examples:
   taskplane completion fish | source            # in ~/.config/fish/config.fish`,
   tune: `Usage: taskplane tune [--json]
 
-Diagnostics an operator can act on, each with its evidence and a suggested change, from what the
-API exposes (queues and their settings, the queueStats window, workers online, Redis memory):
+The API's diagnostics: findings an operator can act on, each with its evidence and a suggested
+change, from the queues, the workers, Redis and the last hour of metrics:
   no_workers                    no worker process online
   no_consumer                   pending tasks in a queue no worker consumes
   paused_with_work              a paused queue with pending tasks
   concurrency_below_rate_limit  the workers' slots cannot reach the queue's rate limit at its run time
   saturated                     every slot busy and more pending than slots (no rate limit)
-  high_failure_rate             more than 20% of recent attempts failed (or the API's own alert)
+  wait_growing_while_idle       wait time doubling while slots sit idle (limits hold tasks back)
+  wait_growing_saturated        wait time doubling with every slot busy (add capacity)
+  high_failure_rate             more than 20% of the last hour's attempts failed
+  high_retry_rate               a task type whose starts are more than 25% retries
+  stalls                        stalls while workers stayed online (a handler blocking the event loop)
   dead_letters                  dead-lettered tasks waiting for a decision
+  finished_pile_up              more finished records kept than retention allows
   redis_memory                  Redis above 80% of maxmemory
+  redis_eviction                a maxmemory-policy that may evict Taskplane's keys
+  schedules_overdue             schedules past their next run that did not fire
 It changes nothing. Exit code 0 whatever it finds (use health for probes).
 
 Examples:

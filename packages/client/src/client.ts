@@ -14,6 +14,7 @@ import {
   DeadLettersDocument,
   type DeadLettersQueryVariables,
   DeleteScheduleDocument,
+  DiagnosticsDocument,
   EventCursorDocument,
   HealthDocument,
   PauseQueueDocument,
@@ -150,6 +151,8 @@ export function createClient(options: ClientOptions) {
     revokeApiToken: async (id: string) => (await request(RevokeApiTokenDocument, { id })).revokeApiToken,
     /** Redis memory use against its limit (viewer). */
     redisMemory: async () => (await request(RedisMemoryDocument, {})).redisMemory,
+    /** Findings with their evidence and a suggested change (taskplane tune). */
+    diagnostics: async () => (await request(DiagnosticsDocument, {})).diagnostics,
     /** One bounded step of a repair walk (admin): pass the returned cursor as `after` until it is null. */
     repair: async (dryRun: boolean, after: string | null = null) =>
       (await request(RepairDocument, { dryRun, after })).repair,

@@ -2201,6 +2201,19 @@ export type RedisMemoryQuery = {
   redisMemory: { usedBytes: number; maxBytes: number | null; policy: string };
 };
 
+export type DiagnosticsQueryVariables = Exact<{ [key: string]: never }>;
+
+export type DiagnosticsQuery = {
+  diagnostics: Array<{
+    code: string;
+    severity: string;
+    queue: string | null;
+    type: string | null;
+    evidence: string;
+    suggestion: string;
+  }>;
+};
+
 export const AttemptErrorFieldsFragmentDoc = {
   kind: 'Document',
   definitions: [
@@ -9165,3 +9178,33 @@ export const RedisMemoryDocument = {
     },
   ],
 } as unknown as DocumentNode<RedisMemoryQuery, RedisMemoryQueryVariables>;
+export const DiagnosticsDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'Diagnostics' },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'diagnostics' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'severity' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'evidence' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'suggestion' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<DiagnosticsQuery, DiagnosticsQueryVariables>;
