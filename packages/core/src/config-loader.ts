@@ -163,5 +163,27 @@ export function loadConfig(options: LoadConfigOptions = {}): TaskplaneConfig {
       );
     }
   }
+  const problems = alertRuleProblems(config);
+  if (problems.length)
+    throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return config;
+}
+
+/** What configured alert rules get wrong that their schema cannot see: thresholds, queues, types. */
+function alertRuleProblems(config: TaskplaneConfig): string[] {
+  const problems: string[] = [];
+  for (const [name, rule] of Object.entries(config.alerts.rules)) {
+    const at = `alerts.rules.${name}`;
+    if (
+      rule.threshold === undefined &&
+      rule.metric !== 'worker_gone' &&
+      !(rule.metric in config.monitoring.alerts)
+    )
+      problems.push(`${at}.threshold: required for metric ${rule.metric}`);
+    if (rule.queue !== null && !(rule.queue in config.queues))
+      problems.push(
+        `${at}.queue: no queue named ${rule.queue}; known: ${Object.keys(config.queues).join(', ')}`,
+      );
+  }
+  return problems;
 }
