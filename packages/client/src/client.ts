@@ -85,7 +85,7 @@ export type TaskEventStream = ResumableStream<TaskEvent>;
  * sends when it reopens a dropped socket asks for what follows the last event, not the first
  * `after` again (which would repeat events).
  */
-function resumable<R, V extends { after?: string | null }, T>(
+export function resumable<R, V extends { after?: string | null }, T>(
   transport: Transport,
   document: TypedDocumentNode<R, V>,
   variables: V,

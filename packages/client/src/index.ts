@@ -1,3 +1,4 @@
+export { type AlertEvent, alertHistory, alertRules, firingAlerts, watchAlerts } from './alerts';
 export {
   createClient,
   type ResumableStream,

@@ -7,7 +7,7 @@ import { encodeAlertEvent } from './alert-log';
 import { measure } from './alert-measure';
 import type { AlertRuleStore } from './alert-rules';
 import { type AlertInstanceState, AlertPhase, INITIAL_STATE, stepInstance } from './alert-state';
-import { replaces, watchWorkers } from './worker-watch';
+import { type GoneWorker, replaces, watchWorkers } from './worker-watch';
 
 export interface AlertEvaluatorOptions {
   engine: TaskEngine;
@@ -41,6 +41,18 @@ interface Instance {
 }
 
 const WORKER_KEY = 'w:';
+
+/** The gone worker a worker_gone alert is about, from its labels. */
+function goneOf(alert: Alert): GoneWorker {
+  const { host = '', pid, queues = '', lastSeenAt } = alert.labels;
+  return {
+    id: alert.workerId!,
+    host,
+    pid: Number(pid),
+    queues: queues.split(','),
+    lastSeenAt: Number(lastSeenAt),
+  };
+}
 
 function format(value: number | null): string {
   if (value === null) return 'no value';
@@ -147,21 +159,19 @@ export class AlertEvaluator {
     );
     const goneRules = rules.filter((r) => r.enabled && r.metric === 'worker_gone');
     for (const rule of goneRules) {
-      const newlyGone = workers.gone.map((w) => ({ id: w.id, host: w.host, pid: w.pid, queues: w.queues }));
+      const newlyGone: GoneWorker[] = workers.gone.map((w) => ({
+        id: w.id,
+        host: w.host,
+        pid: w.pid,
+        queues: w.queues,
+        lastSeenAt: w.lastSeenAt,
+      }));
       const stillGone = [...states]
         .filter(([k, s]) => k.startsWith(`${rule.id}|${WORKER_KEY}`) && s.alert)
-        .map(([, s]) => {
-          const labels = s.alert!.labels;
-          return {
-            id: s.alert!.workerId!,
-            host: labels.host!,
-            pid: Number(labels.pid),
-            queues: labels.queues!.split(','),
-          };
-        });
+        .map(([, s]) => goneOf(s.alert!));
       for (const gone of [...newlyGone, ...stillGone]) {
         const key = `${rule.id}|${WORKER_KEY}${gone.id}`;
-        const replaced = workers.alive.some((w) => w.id === gone.id || replaces(w, gone));
+        const replaced = workers.alive.some((w) => replaces(w, gone));
         instances.set(key, {
           key,
           rule: { ...rule, comparison: 'gt', threshold: 0, forMs: 0, cooldownMs: 0 },
@@ -173,6 +183,7 @@ export class AlertEvaluator {
             host: gone.host,
             pid: String(gone.pid),
             queues: gone.queues.join(','),
+            lastSeenAt: String(gone.lastSeenAt),
           },
           summary: `worker ${gone.id} (pid ${gone.pid} on ${gone.host}, queues ${gone.queues.join(', ')}) stopped heartbeating without shutting down`,
         });

@@ -65,7 +65,25 @@ export async function watchWorkers(
   return watch;
 }
 
-/** A worker that replaces a gone one: alive on the same host, consuming at least its queues. */
-export function replaces(worker: WorkerPresence, gone: { host: string; queues: string[] }): boolean {
-  return worker.host === gone.host && gone.queues.every((q) => worker.queues.includes(q));
+/** What a worker-gone alert remembers of the worker (in its labels). */
+export interface GoneWorker {
+  id: string;
+  host: string;
+  pid: number;
+  queues: string[];
+  lastSeenAt: number;
+}
+
+/**
+ * A worker that replaces a gone one: started after the gone one's last heartbeat, on the same
+ * host, consuming at least its queues (a restart by a supervisor). The gone worker coming back
+ * (its heartbeat record renewed after a long pause) counts too.
+ */
+export function replaces(worker: WorkerPresence, gone: GoneWorker): boolean {
+  if (worker.id === gone.id) return true;
+  return (
+    worker.host === gone.host &&
+    worker.startedAt > gone.lastSeenAt &&
+    gone.queues.every((q) => worker.queues.includes(q))
+  );
 }
