@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '@taskplane/core';
 import { SIGNATURE_HEADER, verifyWebhook } from '@taskplane/queue';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -24,16 +25,8 @@ import {
 
 const TOKEN = 'tp_e2e_alerts_admin_token_0123456789';
 const SECRET = 'e2e-webhook-secret-0123456789';
-const DEFAULT_RULES = [
-  'failure_rate',
-  'queue_size',
-  'avg_duration',
-  'worker_gone',
-  'stalled',
-  'dead_letters',
-  'no_consumer',
-  'redis_memory',
-];
+/** The default rules of config/taskplane.yaml. */
+const DEFAULT_RULES = Object.keys(loadConfig().alerts.rules);
 
 /** The test types, alerts evaluated every 200 ms, and only the rules given turned on. */
 function alertsConfig(rules: Record<string, unknown>, webhooks: unknown[] = []) {

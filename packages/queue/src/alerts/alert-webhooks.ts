@@ -229,7 +229,11 @@ export class AlertDelivery {
       record.ok = response.ok;
       if (!response.ok) record.error = `HTTP ${response.status}`;
     } catch (error) {
-      record.error = (error as Error).message;
+      // fetch says only "fetch failed"; the cause says why (ECONNREFUSED, a timeout...).
+      const cause = (error as Error & { cause?: Error }).cause;
+      record.error = cause?.message
+        ? `${(error as Error).message}: ${cause.message}`
+        : (error as Error).message;
     }
     if (record.ok) record.final = true;
     const key = this.keys.alertDeliveries(event.alert.id);

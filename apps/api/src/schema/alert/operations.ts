@@ -90,6 +90,25 @@ function toRuleInput(input: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/** The store's field paths as the GraphQL input names them (`windowMs` → `windowSeconds`). */
+function graphqlPath(path: string): string {
+  return path.replace(/^scope\./, '').replace(/^(window|for|cooldown)Ms/, '$1Seconds');
+}
+
+/** Runs a rule change, naming bad fields as the GraphQL input does. */
+async function withInputPaths<T>(change: () => Promise<T>): Promise<T> {
+  try {
+    return await change();
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const fields = error.fields.map((f) => ({ ...f, path: graphqlPath(f.path) }));
+    throw new ValidationError(
+      `invalid alert rule: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
+      fields,
+    );
+  }
+}
+
 builder.queryField('alertRules', (t) =>
   t.field({
     type: [AlertRuleRef],
@@ -147,7 +166,7 @@ builder.mutationField('createAlertRule', (t) =>
     authScopes: { operator: true },
     errors: { types: [ValidationError, ...AUTH_ERRORS], directResult: true },
     args: { input: t.arg({ type: CreateRuleInput, required: true }) },
-    resolve: (_root, args, ctx) => ctx.alertRules.create(toRuleInput(args.input)),
+    resolve: (_root, args, ctx) => withInputPaths(() => ctx.alertRules.create(toRuleInput(args.input))),
   }),
 );
 
@@ -158,7 +177,8 @@ builder.mutationField('updateAlertRule', (t) =>
     errors: { types: [ValidationError, NotFoundError, ConflictError, ...AUTH_ERRORS], directResult: true },
     description: 'Change a rule made through the API (configured ones change in configuration: CONFLICT)',
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateRuleInput, required: true }) },
-    resolve: (_root, args, ctx) => ctx.alertRules.update(String(args.id), toRuleInput(args.input)),
+    resolve: (_root, args, ctx) =>
+      withInputPaths(() => ctx.alertRules.update(String(args.id), toRuleInput(args.input))),
   }),
 );
 
