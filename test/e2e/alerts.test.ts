@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -192,7 +192,8 @@ describe('alerts', () => {
     const api = apis[0]!;
     const dir = mkdtempSync(path.join(tmpdir(), 'tptest-alert-bot-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const args = ['--url', api.graphqlUrl, '--token', TOKEN, '--cursor-file', path.join(dir, 'cursor')];
+    const cursorFile = path.join(dir, 'cursor');
+    const args = ['--url', api.graphqlUrl, '--token', TOKEN, '--cursor-file', cursorFile];
     const forwarded = (bot: RunningProcess) =>
       bot.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as AlertEventView);
     const logged = async (count: number) =>
@@ -205,7 +206,14 @@ describe('alerts', () => {
     processes.push(first);
     await first.waitForLine(/listening for alerts/);
     const one = await engine.submit({ type: 'sleep', params: { ms: 1 } });
-    await first.waitForLine(/"kind":"FIRED"/);
+    const [line] = await first.waitForLine(/^\{.*"kind":"FIRED".*$/);
+    // Killed once it has handled the alert (forwarded and saved its cursor); a kill between the two
+    // would forward that one alert again, as the bot's README says.
+    const handled = (JSON.parse(line!) as AlertEventView).cursor;
+    await waitUntil(
+      async () => (readFileSync(cursorFile, 'utf8').trim() === handled ? true : undefined),
+      'the bot to save its cursor',
+    );
     await first.kill();
 
     // While the bot is down: resolved, fired, resolved.

@@ -1,5 +1,12 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { type AlertEvent, alertHistory, createClient, unwrap, watchAlerts } from '@taskplane/client';
+import {
+  type AlertEvent,
+  alertHistory,
+  createClient,
+  TaskplaneClientError,
+  unwrap,
+  watchAlerts,
+} from '@taskplane/client';
 
 export interface BotOptions {
   url: string;
@@ -28,6 +35,18 @@ export function saveCursor(file: string, cursor: string): void {
   renameSync(temporary, file);
 }
 
+/** Waits `ms`, or less when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** Posts one event until the receiver takes it (2xx), backing off up to 30 s between tries. */
 async function post(url: string, event: AlertEvent, log: (m: string) => void, signal: AbortSignal) {
   for (let attempt = 1; !signal.aborted; attempt++) {
@@ -45,7 +64,7 @@ async function post(url: string, event: AlertEvent, log: (m: string) => void, si
       if (signal.aborted) return;
       log(`forward of ${event.cursor} failed: ${(error as Error).message} (attempt ${attempt})`);
     }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 250 * 2 ** attempt)));
+    await pause(Math.min(30_000, 250 * 2 ** attempt), signal);
   }
 }
 
@@ -64,19 +83,39 @@ export async function runBot(options: BotOptions): Promise<void> {
     if (after === null) {
       const newest = unwrap(await alertHistory(client, { first: 1 }), 'AlertEventConnection');
       after = newest.nodes[0]?.cursor ?? '0';
+      // Saved at once: a bot killed before its first alert resumes from here, not from a later "newest".
+      saveCursor(cursorFile, after);
       log(`no saved cursor: starting after the newest alert event (${after})`);
     }
     const filter = options.severities.length
       ? { severity: options.severities.map((s) => s.toUpperCase()) as never }
       : null;
-    const events = watchAlerts(client, { after, filter });
-    signal.addEventListener('abort', () => events.close(), { once: true });
-    log(`listening for alerts after ${after}`);
-    for await (const event of events) {
-      if (forwardTo) await post(forwardTo, event, log, signal);
-      else process.stdout.write(`${JSON.stringify(event)}\n`);
+    for (let failures = 0; !signal.aborted; ) {
+      const events = watchAlerts(client, { after, filter });
+      const stop = () => events.close();
+      signal.addEventListener('abort', stop, { once: true });
+      log(`listening for alerts after ${after}`);
+      try {
+        for await (const event of events) {
+          if (forwardTo) await post(forwardTo, event, log, signal);
+          else process.stdout.write(`${JSON.stringify(event)}\n`);
+          if (signal.aborted) break;
+          saveCursor(cursorFile, event.cursor);
+          after = event.cursor;
+          failures = 0;
+        }
+      } catch (error) {
+        // A slow reader or a lost socket resumes after the last cursor; a bad token or an expired
+        // cursor will not get better by retrying.
+        if (!(error instanceof TaskplaneClientError) || !error.retryable) throw error;
+        log(`subscription failed (${error.code}): ${error.message}`);
+      } finally {
+        signal.removeEventListener('abort', stop);
+      }
       if (signal.aborted) break;
-      saveCursor(cursorFile, event.cursor);
+      // The server ended the subscription (an API process stopping): back off, then resume.
+      failures++;
+      await pause(Math.min(30_000, 250 * 2 ** failures), signal);
     }
   } finally {
     client.close();
