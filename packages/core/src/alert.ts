@@ -21,7 +21,7 @@ export const AlertMetric = z.enum([
   'no_consumer',
   /** Redis `used_memory / maxmemory` (no value without a `maxmemory`). */
   'redis_memory',
-  /** A worker whose heartbeat expired without a graceful leave: one alert per worker process. */
+  /** A worker whose heartbeat expired without a graceful leave: one alert per worker, resolved `window` after it fired. */
   'worker_gone',
 ]);
 export type AlertMetric = z.infer<typeof AlertMetric>;

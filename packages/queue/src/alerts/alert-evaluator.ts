@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { type Alert, AlertEventKind, type AlertRule, type Logger } from '@taskplane/core';
 import { LeaderLease } from '../leader-lease';
 import { LeaderLoop } from '../leader-loop';
+import type { WorkerPresence } from '../presence';
 import type { TaskEngine } from '../task-engine';
 import { encodeAlertEvent } from './alert-log';
 import { measure } from './alert-measure';
 import type { AlertRuleStore } from './alert-rules';
 import { type AlertInstanceState, AlertPhase, INITIAL_STATE, stepInstance } from './alert-state';
-import { type GoneWorker, replaces, watchWorkers } from './worker-watch';
+import { watchWorkers } from './worker-watch';
 
 export interface AlertEvaluatorOptions {
   engine: TaskEngine;
@@ -42,16 +43,46 @@ interface Instance {
 
 const WORKER_KEY = 'w:';
 
-/** The gone worker a worker_gone alert is about, from its labels. */
-function goneOf(alert: Alert): GoneWorker {
-  const { host = '', pid, queues = '', lastSeenAt } = alert.labels;
-  return {
-    id: alert.workerId!,
-    host,
-    pid: Number(pid),
-    queues: queues.split(','),
-    lastSeenAt: Number(lastSeenAt),
-  };
+/**
+ * A worker_gone rule's instances: one per worker found gone now (value 1), and one per alert it
+ * fired earlier, 1 until the rule's window has passed since it fired, then 0 (so it resolves). A
+ * death is an event: like "stalled attempts in the window", the alert says a worker died in the
+ * last `window`, whatever restarted since.
+ */
+function goneInstances(
+  rule: AlertRule,
+  gone: WorkerPresence[],
+  states: Map<string, AlertInstanceState>,
+  now: number,
+): Instance[] {
+  const key = (workerId: string) => `${rule.id}|${WORKER_KEY}${workerId}`;
+  const event = { ...rule, comparison: 'gt' as const, threshold: 0, forMs: 0, cooldownMs: 0 };
+  const earlier = [...states]
+    .filter(([k, state]) => k.startsWith(key('')) && state.alert)
+    .map(([k, state]) => ({
+      key: k,
+      rule: event,
+      queue: null,
+      workerId: state.alert!.workerId,
+      value: now - state.alert!.firedAt < rule.windowMs ? 1 : 0,
+      labels: state.alert!.labels,
+      summary: state.alert!.summary,
+    }));
+  const found = gone.map((worker) => ({
+    key: key(worker.id),
+    rule: event,
+    queue: null,
+    workerId: worker.id,
+    value: 1,
+    labels: {
+      ...rule.scope.labels,
+      host: worker.host,
+      pid: String(worker.pid),
+      queues: worker.queues.join(','),
+    },
+    summary: `worker ${worker.id} (pid ${worker.pid} on ${worker.host}, queues ${worker.queues.join(', ')}) stopped heartbeating without shutting down`,
+  }));
+  return [...earlier, ...found];
 }
 
 function format(value: number | null): string {
@@ -157,37 +188,9 @@ export class AlertEvaluator {
     const states = new Map(
       Object.entries(stateHash).map(([k, json]) => [k, JSON.parse(json) as AlertInstanceState]),
     );
-    const goneRules = rules.filter((r) => r.enabled && r.metric === 'worker_gone');
-    for (const rule of goneRules) {
-      const newlyGone: GoneWorker[] = workers.gone.map((w) => ({
-        id: w.id,
-        host: w.host,
-        pid: w.pid,
-        queues: w.queues,
-        lastSeenAt: w.lastSeenAt,
-      }));
-      const stillGone = [...states]
-        .filter(([k, s]) => k.startsWith(`${rule.id}|${WORKER_KEY}`) && s.alert)
-        .map(([, s]) => goneOf(s.alert!));
-      for (const gone of [...newlyGone, ...stillGone]) {
-        const key = `${rule.id}|${WORKER_KEY}${gone.id}`;
-        const replaced = workers.alive.some((w) => replaces(w, gone));
-        instances.set(key, {
-          key,
-          rule: { ...rule, comparison: 'gt', threshold: 0, forMs: 0, cooldownMs: 0 },
-          queue: null,
-          workerId: gone.id,
-          value: replaced ? 0 : 1,
-          labels: {
-            ...rule.scope.labels,
-            host: gone.host,
-            pid: String(gone.pid),
-            queues: gone.queues.join(','),
-            lastSeenAt: String(gone.lastSeenAt),
-          },
-          summary: `worker ${gone.id} (pid ${gone.pid} on ${gone.host}, queues ${gone.queues.join(', ')}) stopped heartbeating without shutting down`,
-        });
-      }
+    for (const rule of rules.filter((r) => r.enabled && r.metric === 'worker_gone')) {
+      for (const instance of goneInstances(rule, workers.gone, states, now))
+        instances.set(instance.key, instance);
     }
 
     const changes: Changes = {

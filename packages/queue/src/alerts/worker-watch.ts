@@ -10,8 +10,6 @@ const PRESENCE_CHUNK = 1_000;
 export interface WorkerWatch {
   /** Workers seen online that neither left nor kept their heartbeat record: gone. */
   gone: WorkerPresence[];
-  /** Workers online now (their heartbeat record exists). */
-  alive: WorkerPresence[];
   workersSet: [string, string][];
   workersDel: string[];
   /** The presence stream entry read last; null when nothing new was read. */
@@ -33,11 +31,11 @@ export async function watchWorkers(
   known: Record<string, string>,
   cursor: string | null,
 ): Promise<WorkerWatch> {
-  const watch: WorkerWatch = { gone: [], alive: [], workersSet: [], workersDel: [], cursor: null };
+  const watch: WorkerWatch = { gone: [], workersSet: [], workersDel: [], cursor: null };
   if (cursor === null) {
     watch.cursor = await streamLastId(redis, keys.workersLog);
-    watch.alive = await listWorkers(redis, keys);
-    for (const worker of watch.alive) watch.workersSet.push([worker.id, JSON.stringify(worker)]);
+    for (const worker of await listWorkers(redis, keys))
+      watch.workersSet.push([worker.id, JSON.stringify(worker)]);
     return watch;
   }
   const ids = Object.keys(known);
@@ -61,29 +59,5 @@ export async function watchWorkers(
     if (worker) watch.workersSet.push([id, JSON.stringify(worker)]);
     else if (id in known) watch.workersDel.push(id);
   }
-  watch.alive = await listWorkers(redis, keys);
   return watch;
-}
-
-/** What a worker-gone alert remembers of the worker (in its labels). */
-export interface GoneWorker {
-  id: string;
-  host: string;
-  pid: number;
-  queues: string[];
-  lastSeenAt: number;
-}
-
-/**
- * A worker that replaces a gone one: started after the gone one's last heartbeat, on the same
- * host, consuming at least its queues (a restart by a supervisor). The gone worker coming back
- * (its heartbeat record renewed after a long pause) counts too.
- */
-export function replaces(worker: WorkerPresence, gone: GoneWorker): boolean {
-  if (worker.id === gone.id) return true;
-  return (
-    worker.host === gone.host &&
-    worker.startedAt > gone.lastSeenAt &&
-    gone.queues.every((q) => worker.queues.includes(q))
-  );
 }
