@@ -208,7 +208,7 @@ describe('alerts', () => {
     const one = await engine.submit({ type: 'sleep', params: { ms: 1 } });
     const [line] = await first.waitForLine(/^\{.*"kind":"FIRED".*$/);
     // Killed once it has handled the alert (forwarded and saved its cursor); a kill between the two
-    // would forward that one alert again, as the bot's README says.
+    // would forward that one alert again, as examples/alert-bot/README.md says.
     const handled = (JSON.parse(line!) as AlertEventView).cursor;
     await waitUntil(
       async () => (readFileSync(cursorFile, 'utf8').trim() === handled ? true : undefined),
