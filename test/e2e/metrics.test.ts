@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type ApiProcess,
+  graphqlData,
   type RunningProcess,
   startApp,
   TEST_TYPES_CONFIG,
@@ -94,15 +95,8 @@ async function stack(name: string, workers: number): Promise<{ api: ApiProcess; 
   return { api, workers: started };
 }
 
-async function graphql<T>(api: ApiProcess, query: string, variables: Record<string, unknown>): Promise<T> {
-  const response = await fetch(api.graphqlUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: unknown[] };
-  if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
-  return body.data!;
+function graphql<T>(api: ApiProcess, query: string, variables: Record<string, unknown>): Promise<T> {
+  return graphqlData<T>(api.graphqlUrl, TOKEN, query, variables);
 }
 
 const METRICS = `query ($scope: MetricsScope, $from: DateTime, $to: DateTime, $step: Int) {

@@ -200,3 +200,11 @@ export async function startApp(name: 'api' | 'worker', options: StartAppOptions)
 export function startControlPlane({ env = {} }: { env?: ChildEnv } = {}): RunningProcess {
   return runNode('start', ['--import', 'tsx', 'scripts/start.ts'], env);
 }
+
+/**
+ * Runs the alert bot (`examples/alert-bot`) as a real process with `args`; it prints one JSON line
+ * per alert event on stdout (unless `--forward-to`) and logs to stderr with an `alert-bot:` prefix.
+ */
+export function startAlertBot(args: string[], env: ChildEnv = {}): RunningProcess {
+  return runNode('alert-bot', ['--import', 'tsx', 'examples/alert-bot/src/main.ts', ...args], env);
+}

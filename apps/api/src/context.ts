@@ -1,14 +1,18 @@
 import type { Keys, TaskplaneConfig, TaskTypeRegistry } from '@taskplane/core';
 import type { EventHub } from '@taskplane/events';
 import type {
+  AlertDelivery,
+  AlertRuleStore,
   BulkOperations,
   MetricsStore,
   Scheduler,
   ScheduleStore,
   TaskEngine,
+  WebhookStore,
   WorkflowService,
 } from '@taskplane/queue';
 import type { Redis } from 'ioredis';
+import type { AlertFeed } from './alert-feed';
 import type { TokenStore } from './auth/token-store';
 import type { Role, TokenRecord } from './auth/tokens';
 import type { EventTasks } from './event-tasks';
@@ -39,6 +43,13 @@ export interface Services {
   /** Workflows: DAG submit, reads and lists. */
   workflows: WorkflowService;
   redisVersion: string;
+  /** Alert rules, configured and made through the API. */
+  alertRules: AlertRuleStore;
+  /** The alerts log: history, what is firing, and the `alerts` subscription. */
+  alertFeed: AlertFeed;
+  webhooks: WebhookStore;
+  /** Webhook delivery (its attempts per alert). */
+  alertDelivery: AlertDelivery;
   /** Persisted operations by id (`api.persisted_operations`), or null. */
   persisted: Map<string, string> | null;
 }

@@ -2,6 +2,9 @@ import type { Runtime } from '@taskplane/core';
 import { createRedis } from '@taskplane/core';
 import { EventHub } from '@taskplane/events';
 import {
+  AlertDelivery,
+  AlertEvaluator,
+  AlertRuleStore,
   applyScheduleConfig,
   BulkOperations,
   BulkRunner,
@@ -12,8 +15,10 @@ import {
   Scheduler,
   ScheduleStore,
   TaskEngine,
+  WebhookStore,
   WorkflowService,
 } from '@taskplane/queue';
+import { AlertFeed } from './alert-feed';
 import { TokenStore } from './auth/token-store';
 import type { Services } from './context';
 import { EventTasks } from './event-tasks';
@@ -67,6 +72,27 @@ export async function startServices(
   scheduler.start();
   const metricsKeeper = new MetricsKeeper(engine, logger);
   metricsKeeper.start();
+  // Alerts: every API process follows the log and delivers webhooks; the lease holder evaluates
+  // the rules and dispatches new alert events to the webhooks' delivery queue.
+  const alertFeed = new AlertFeed(redisUrl, redis, keys, logger);
+  await alertFeed.start();
+  const alertRules = new AlertRuleStore({
+    redis,
+    keys,
+    config,
+    queues: () => engine.queueNames(),
+    hasType: (type) => registry.has(type),
+  });
+  const webhooks = new WebhookStore(redis, keys, config.alerts.webhooks);
+  const alertDelivery = new AlertDelivery(redis, keys, config.alerts, webhooks, redisUrl, logger);
+  alertDelivery.start();
+  const alertEvaluator = new AlertEvaluator({
+    engine,
+    rules: alertRules,
+    logger,
+    afterPass: () => alertDelivery.dispatch(),
+  });
+  alertEvaluator.start();
   return {
     config,
     keys,
@@ -81,12 +107,19 @@ export async function startServices(
     scheduler,
     scheduleFeed,
     metrics,
+    alertRules,
+    alertFeed,
+    webhooks,
+    alertDelivery,
     eventTasks: new EventTasks(engine.store),
     workflows: new WorkflowService(engine),
     tokens: new TokenStore(redis, keys, bootstrapToken),
     redisVersion: runtime.server.version,
     persisted: loadPersistedOperations(config),
     async stop() {
+      await alertEvaluator.stop();
+      await alertDelivery.stop();
+      await alertFeed.stop();
       await scheduler.stop();
       await metricsKeeper.stop();
       await scheduleFeed.stop();

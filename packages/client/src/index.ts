@@ -1,4 +1,5 @@
 export type { ResultOf, VariablesOf } from '@graphql-typed-document-node/core';
+export { type AlertEvent, alertHistory, alertRules, firingAlerts, watchAlerts } from './alerts';
 export {
   createClient,
   type TaskEvent,

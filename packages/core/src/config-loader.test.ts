@@ -100,4 +100,46 @@ describe('loadConfig', () => {
     const error = failure(() => loadConfig({ overrides: { queues: { products: { concurrency: 50 } } } }));
     expect(error.message).toContain('queues.products.concurrency');
   });
+
+  it('turns the monitoring.alerts thresholds and the built-ins into default alert rules', () => {
+    const { alerts, monitoring } = loadConfig();
+    expect(Object.keys(alerts.rules).sort()).toEqual([
+      'avg_duration',
+      'dead_letters',
+      'failure_rate',
+      'no_consumer',
+      'queue_size',
+      'redis_memory',
+      'stalled',
+      'worker_gone',
+    ]);
+    expect(monitoring.alerts).toMatchObject({ failure_rate: 0.1, queue_size: 1000, avg_duration: 300_000 });
+    expect(alerts.defaults).toEqual({ window: 300_000, for: 60_000, cooldown: 300_000 });
+  });
+
+  it('refuses alert rules without a threshold, on an unknown queue, or with too long a window', () => {
+    const error = failure(() =>
+      loadConfig({
+        overrides: {
+          alerts: {
+            rules: {
+              mine: { metric: 'stalled' },
+              elsewhere: { metric: 'queue_size', queue: 'nope' },
+              long: { metric: 'dead_letters', threshold: 1, window: '7h' },
+            },
+          },
+        },
+      }),
+    );
+    expect(error.message).toContain('alerts.rules.mine.threshold: required for metric stalled');
+    expect(error.message).toContain('alerts.rules.elsewhere.queue: no queue named nope');
+    expect(error.message).toContain('alerts.rules.long.window: at most 6h');
+  });
+
+  it('refuses a webhook with a short secret, naming it', () => {
+    const error = failure(() =>
+      loadConfig({ overrides: { alerts: { webhooks: [{ url: 'http://x.test', secret: 'short' }] } } }),
+    );
+    expect(error.message).toContain('alerts.webhooks.0.secret');
+  });
 });

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
+import { MAX_ALERT_WINDOW_MS } from './alert';
 import { TaskplaneConfig } from './config';
 import { ConfigError } from './errors';
 
@@ -163,5 +164,33 @@ export function loadConfig(options: LoadConfigOptions = {}): TaskplaneConfig {
       );
     }
   }
+  const problems = alertRuleProblems(config);
+  if (problems.length)
+    throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return config;
+}
+
+const TOO_LONG = 'at most 6h (it bounds the minute buckets one evaluation reads)';
+
+/** What configured alert rules get wrong that their schema cannot see: thresholds, queues, types. */
+function alertRuleProblems(config: TaskplaneConfig): string[] {
+  const problems: string[] = [];
+  if (config.alerts.defaults.window > MAX_ALERT_WINDOW_MS)
+    problems.push(`alerts.defaults.window: ${TOO_LONG}`);
+  for (const [name, rule] of Object.entries(config.alerts.rules)) {
+    const at = `alerts.rules.${name}`;
+    if (
+      rule.threshold === undefined &&
+      rule.metric !== 'worker_gone' &&
+      !(rule.metric in config.monitoring.alerts)
+    )
+      problems.push(`${at}.threshold: required for metric ${rule.metric}`);
+    if (rule.window !== undefined && rule.window > MAX_ALERT_WINDOW_MS)
+      problems.push(`${at}.window: ${TOO_LONG}`);
+    if (rule.queue !== null && !(rule.queue in config.queues))
+      problems.push(
+        `${at}.queue: no queue named ${rule.queue}; known: ${Object.keys(config.queues).join(', ')}`,
+      );
+  }
+  return problems;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AlertRuleConfig, WebhookConfig } from './alert';
 import { Duration } from './duration';
 import { ScheduleConfig } from './schedule-config';
 import { Priority, TaskOrder } from './task';
@@ -76,6 +77,49 @@ export const AlertThresholds = z.strictObject({
   /** Alert when the mean run time over the stats window passes this. */
   avg_duration: Duration,
 });
+
+/**
+ * Alerting (README: Alerts): rules evaluated by one process at a time, alerts appended to a capped
+ * stream, posted to webhooks and pushed to the `alerts` subscription.
+ */
+export const AlertsConfig = z.strictObject({
+  /** How often the evaluating process checks every rule. Default 5s. */
+  interval: Duration,
+  /** How long the evaluator's lease lasts without renewal: a killed evaluator is replaced after this. Default 10s. */
+  lease_duration: Duration,
+  /** Defaults of rules that set none (configured and made through the API). */
+  defaults: z.strictObject({
+    /** Counts and rates over the minute buckets overlapping this window. Default 5m. */
+    window: Duration,
+    /** How long a condition holds before firing, and stays clear before resolving. Default 1m. */
+    for: Duration,
+    /** After a resolve, the same rule and queue stays quiet this long. Default 5m. */
+    cooldown: Duration,
+  }),
+  /**
+   * Hysteresis: a firing alert resolves only once the value is past the threshold by this share
+   * on the safe side (below `threshold × (1 − margin)` for `gt`) for the `for` time. Default 0.1.
+   */
+  margin: z.number().min(0).max(1),
+  /** Alert events kept in the alerts stream (history, subscription resume). Default 10000. */
+  log_max_len: z.number().int().min(100),
+  /**
+   * Rules by name; merged over the defaults in config/taskplane.yaml (the monitoring.alerts
+   * thresholds and the built-ins). `enabled: false` turns one off.
+   */
+  rules: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'lower-case rule names'), AlertRuleConfig),
+  /** Webhooks every alert is posted to (more can be added through the API). Default none. */
+  webhooks: z.array(WebhookConfig),
+  delivery: z.strictObject({
+    /** Attempts per webhook and alert event before it is given up. Default 10. */
+    max_attempts: z.number().int().min(1).max(100),
+    /** Delay before the first retry, doubled each time. Default 1s. */
+    base_delay: Duration,
+    /** How long one POST may take. Default 10s. */
+    timeout: Duration,
+  }),
+});
+export type AlertsConfig = z.infer<typeof AlertsConfig>;
 
 export const TaskplaneConfig = z.strictObject({
   /** `development` turns on GraphiQL, introspection and the bootstrap admin token. */
@@ -209,6 +253,7 @@ export const TaskplaneConfig = z.strictObject({
   }),
   /** Schedules applied at start-up, by name (see `ScheduleConfig`). Default none. */
   schedules: z.record(z.string(), ScheduleConfig),
+  alerts: AlertsConfig,
 });
 export type TaskplaneConfig = z.infer<typeof TaskplaneConfig>;
 export type TaskplaneConfigInput = z.input<typeof TaskplaneConfig>;

@@ -1,3 +1,4 @@
+export * from './alert';
 export * from './config';
 export * from './config-loader';
 export * from './duration';

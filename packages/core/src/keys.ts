@@ -302,4 +302,63 @@ export class Keys {
   get schedulerLease(): string {
     return `${this.prefix}:scheduler:lease`;
   }
+
+  /** Hash: alert rule id to rule JSON, for rules made through the API (configured rules are not stored). */
+  get alertRules(): string {
+    return `${this.prefix}:alerts:rules`;
+  }
+  /** Hash: rule id to the time (epoch ms) it is muted until, for any rule (configured ones too). */
+  get alertMutes(): string {
+    return `${this.prefix}:alerts:mutes`;
+  }
+  /**
+   * Hash: the evaluator's state per rule instance (`<rule id>|<queue or worker or ->`) as JSON
+   * (`AlertInstanceState`); written only by scripts/alerts-commit.lua, so a new evaluator continues
+   * where the last one stopped.
+   */
+  get alertState(): string {
+    return `${this.prefix}:alerts:state`;
+  }
+  /** Hash: alert id to alert JSON, the alerts firing now (`firingAlerts`). Written with the state. */
+  get alertsFiring(): string {
+    return `${this.prefix}:alerts:firing`;
+  }
+  /**
+   * Stream, capped (`alerts.log_max_len`): alert events (`fired`, `resolved`), the history and what
+   * the `alerts` subscription and webhooks follow by cursor. Entry ids are the cursors.
+   */
+  get alertsLog(): string {
+    return `${this.prefix}:alerts:log`;
+  }
+  /** Counter: bumped by every commit of the evaluator; a commit based on an older value is refused. */
+  get alertsVersion(): string {
+    return `${this.prefix}:alerts:version`;
+  }
+  /** String with TTL: which process evaluates the rules (the alert evaluator leader). */
+  get alertsLease(): string {
+    return `${this.prefix}:alerts:lease`;
+  }
+  /**
+   * Hash: worker id to its last presence JSON, the workers the evaluator saw online and did not
+   * see leave; one whose heartbeat record expired is gone. Written with the state.
+   */
+  get alertsWorkers(): string {
+    return `${this.prefix}:alerts:workers`;
+  }
+  /** String: the last presence stream entry (`workersLog`) the evaluator applied to `alertsWorkers`. */
+  get alertsWorkersCursor(): string {
+    return `${this.prefix}:alerts:workers:cursor`;
+  }
+  /** Hash: webhook id to webhook JSON (url, secret, min severity), for webhooks made through the API. */
+  get alertWebhooks(): string {
+    return `${this.prefix}:alerts:webhooks`;
+  }
+  /** String: the last alerts log entry handed to webhook delivery (one job per webhook and entry). */
+  get alertsDispatched(): string {
+    return `${this.prefix}:alerts:dispatched`;
+  }
+  /** List, capped, with TTL: the webhook delivery attempts of one alert (JSON), oldest first. */
+  alertDeliveries(alertId: string): string {
+    return `${this.prefix}:alert:${alertId}:deliveries`;
+  }
 }

@@ -3,17 +3,18 @@ import type { Redis } from 'ioredis';
 import { CURSOR_HINT, type Cursor, compareCursors } from './cursor';
 import { decodeStreamEntry } from './event-codec';
 
-/** Reads the event log (a capped Redis stream). */
+/** Reads the event log (a capped Redis stream; `stream` names another log read by cursor, e.g. the alerts log). */
 export class EventLog {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: Keys,
+    keys: Keys,
+    private readonly stream = keys.events,
   ) {}
 
   /** Up to `count` events strictly after `cursor`, oldest first. */
   async readAfter(cursor: Cursor, count = 1000): Promise<TaskEvent[]> {
     const start = cursor === '0' || cursor === '0-0' ? '-' : `(${cursor}`;
-    const entries = (await this.redis.xrange(this.keys.events, start, '+', 'COUNT', count)) as [
+    const entries = (await this.redis.xrange(this.stream, start, '+', 'COUNT', count)) as [
       string,
       string[],
     ][];
@@ -22,10 +23,7 @@ export class EventLog {
 
   /** The newest cursor, or `0` when the log is empty: "from now on". */
   async head(): Promise<Cursor> {
-    const [entry] = (await this.redis.xrevrange(this.keys.events, '+', '-', 'COUNT', 1)) as [
-      string,
-      string[],
-    ][];
+    const [entry] = (await this.redis.xrevrange(this.stream, '+', '-', 'COUNT', 1)) as [string, string[]][];
     return entry?.[0] ?? '0';
   }
 
@@ -42,7 +40,7 @@ export class EventLog {
   } | null> {
     let info: unknown[];
     try {
-      info = (await this.redis.xinfo('STREAM', this.keys.events)) as unknown[];
+      info = (await this.redis.xinfo('STREAM', this.stream)) as unknown[];
     } catch (error) {
       if (/no such key/i.test((error as Error).message)) return null;
       throw error;

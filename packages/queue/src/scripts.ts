@@ -48,6 +48,7 @@ const SCRIPTS = {
   tpPreempt: { lua: load('preempt'), numberOfKeys: 2 },
   tpRepair: { lua: load('repair'), numberOfKeys: 1 },
   tpMetricsFold: { lua: load('metrics-fold'), numberOfKeys: 4 },
+  tpAlertsCommit: { lua: load('alerts-commit'), numberOfKeys: 7 },
 } as const;
 
 type ScriptArg = string | number;
@@ -62,6 +63,7 @@ export interface ScriptedRedis extends Redis {
   tpPreempt(...args: ScriptArg[]): Promise<string[]>;
   tpRepair(...args: ScriptArg[]): Promise<string[]>;
   tpMetricsFold(...args: ScriptArg[]): Promise<[number, number]>;
+  tpAlertsCommit(...args: ScriptArg[]): Promise<[number, number?, ...string[]]>;
 }
 
 export function withScripts(redis: Redis): ScriptedRedis {

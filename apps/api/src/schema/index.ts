@@ -18,6 +18,8 @@ import './token';
 import './schedule';
 import './workflow';
 import './repair';
+import './alert/types';
+import './alert/operations';
 
 /** The whole API schema. */
 export const schema = builder.toSchema();

@@ -11,17 +11,10 @@ import {
 } from '@taskplane/core';
 import { type ScheduleEvent, ScheduleEventKind } from '@taskplane/queue';
 import { builder } from '../builder';
+import { enumOf } from './enum-of';
 import { AUTH_ERRORS } from './errors';
 import { LabelRef, TaskRef } from './task/types';
 import { LabelInput } from './task-filter';
-
-const enumOf = <T extends string>(name: string, values: readonly T[]) =>
-  builder.enumType(name, {
-    values: Object.fromEntries(values.map((v) => [v.toUpperCase(), { value: v }])) as Record<
-      string,
-      { value: T }
-    >,
-  });
 
 const OverlapEnum = enumOf('ScheduleOverlap', OverlapPolicy.options);
 const MissedEnum = enumOf('ScheduleMissed', MissedPolicy.options);

@@ -8,6 +8,37 @@ export type Incremental<T> =
   | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** value <op> threshold */
+export type AlertComparison = 'GT' | 'GTE' | 'LT' | 'LTE';
+
+/** FIRED: the condition held for the hold time; RESOLVED: it stayed clear (by the hysteresis margin) as long */
+export type AlertEventKind = 'FIRED' | 'RESOLVED';
+
+/** Which alert events: every given condition must hold */
+export type AlertFilter = {
+  kind?: Array<AlertEventKind> | null | undefined;
+  queue?: Array<string> | null | undefined;
+  ruleId?: Array<string> | null | undefined;
+  severity?: Array<AlertSeverity> | null | undefined;
+};
+
+/** What a rule watches: FAILURE_RATE, AVG_DURATION (ms), STALLED and DEAD_LETTERS over its window; QUEUE_SIZE and NO_CONSUMER (pending tasks no live worker consumes) now; REDIS_MEMORY (used / maxmemory); WORKER_GONE (a worker whose heartbeat expired without a graceful stop) */
+export type AlertMetric =
+  | 'AVG_DURATION'
+  | 'DEAD_LETTERS'
+  | 'FAILURE_RATE'
+  | 'NO_CONSUMER'
+  | 'QUEUE_SIZE'
+  | 'REDIS_MEMORY'
+  | 'STALLED'
+  | 'WORKER_GONE';
+
+/** Configuration or the API */
+export type AlertRuleSource = 'API' | 'CONFIG';
+
+/** How urgent an alert is */
+export type AlertSeverity = 'CRITICAL' | 'INFO' | 'WARNING';
+
 export type BackoffInput = {
   baseDelayMs?: number | null | undefined;
   jitter?: number | null | undefined;
@@ -2214,6 +2245,162 @@ export type DiagnosticsQuery = {
   }>;
 };
 
+export type AlertFieldsFragment = {
+  id: string;
+  ruleId: string;
+  ruleName: string;
+  metric: AlertMetric;
+  severity: AlertSeverity;
+  queue: string | null;
+  type: string | null;
+  workerId: string | null;
+  comparison: AlertComparison;
+  threshold: number;
+  value: number | null;
+  summary: string;
+  firedAt: string;
+  resolvedAt: string | null;
+  labels: Array<{ key: string; value: string }>;
+};
+
+export type AlertEventFieldsFragment = {
+  cursor: string;
+  kind: AlertEventKind;
+  at: string;
+  alert: {
+    id: string;
+    ruleId: string;
+    ruleName: string;
+    metric: AlertMetric;
+    severity: AlertSeverity;
+    queue: string | null;
+    type: string | null;
+    workerId: string | null;
+    comparison: AlertComparison;
+    threshold: number;
+    value: number | null;
+    summary: string;
+    firedAt: string;
+    resolvedAt: string | null;
+    labels: Array<{ key: string; value: string }>;
+  };
+};
+
+export type AlertEventsSubscriptionVariables = Exact<{
+  after?: string | null | undefined;
+  filter?: AlertFilter | null | undefined;
+}>;
+
+export type AlertEventsSubscription = {
+  alerts: {
+    cursor: string;
+    kind: AlertEventKind;
+    at: string;
+    alert: {
+      id: string;
+      ruleId: string;
+      ruleName: string;
+      metric: AlertMetric;
+      severity: AlertSeverity;
+      queue: string | null;
+      type: string | null;
+      workerId: string | null;
+      comparison: AlertComparison;
+      threshold: number;
+      value: number | null;
+      summary: string;
+      firedAt: string;
+      resolvedAt: string | null;
+      labels: Array<{ key: string; value: string }>;
+    };
+  };
+};
+
+export type AlertHistoryQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  filter?: AlertFilter | null | undefined;
+}>;
+
+export type AlertHistoryQuery = {
+  alerts:
+    | {
+        __typename: 'AlertEventConnection';
+        endCursor: string | null;
+        nodes: Array<{
+          cursor: string;
+          kind: AlertEventKind;
+          at: string;
+          alert: {
+            id: string;
+            ruleId: string;
+            ruleName: string;
+            metric: AlertMetric;
+            severity: AlertSeverity;
+            queue: string | null;
+            type: string | null;
+            workerId: string | null;
+            comparison: AlertComparison;
+            threshold: number;
+            value: number | null;
+            summary: string;
+            firedAt: string;
+            resolvedAt: string | null;
+            labels: Array<{ key: string; value: string }>;
+          };
+        }>;
+      }
+    | {
+        __typename: 'ValidationError';
+        message: string;
+        code: string;
+        fields: Array<{ path: string; message: string }>;
+      };
+};
+
+export type FiringAlertsQueryVariables = Exact<{ [key: string]: never }>;
+
+export type FiringAlertsQuery = {
+  firingAlerts: Array<{
+    id: string;
+    ruleId: string;
+    ruleName: string;
+    metric: AlertMetric;
+    severity: AlertSeverity;
+    queue: string | null;
+    type: string | null;
+    workerId: string | null;
+    comparison: AlertComparison;
+    threshold: number;
+    value: number | null;
+    summary: string;
+    firedAt: string;
+    resolvedAt: string | null;
+    labels: Array<{ key: string; value: string }>;
+  }>;
+};
+
+export type AlertRulesQueryVariables = Exact<{ [key: string]: never }>;
+
+export type AlertRulesQuery = {
+  alertRules: Array<{
+    id: string;
+    name: string;
+    source: AlertRuleSource;
+    metric: AlertMetric;
+    queue: string | null;
+    type: string | null;
+    comparison: AlertComparison;
+    threshold: number;
+    windowSeconds: number;
+    forSeconds: number;
+    cooldownSeconds: number;
+    severity: AlertSeverity;
+    mutedUntil: string | null;
+    enabled: boolean;
+  }>;
+};
+
 export const AttemptErrorFieldsFragmentDoc = {
   kind: 'Document',
   definitions: [
@@ -2959,6 +3146,107 @@ export const WorkflowFieldsFragmentDoc = {
     },
   ],
 } as unknown as DocumentNode<WorkflowFieldsFragment, unknown>;
+export const AlertFieldsFragmentDoc = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AlertFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Alert' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ruleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ruleName' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'metric' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'severity' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'workerId' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'labels' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'comparison' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'threshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'summary' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'firedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'resolvedAt' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<AlertFieldsFragment, unknown>;
+export const AlertEventFieldsFragmentDoc = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AlertEventFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'AlertEvent' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'cursor' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'alert' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'AlertFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AlertFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Alert' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ruleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ruleName' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'metric' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'severity' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'workerId' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'labels' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'comparison' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'threshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'summary' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'firedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'resolvedAt' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<AlertEventFieldsFragment, unknown>;
 export const HealthDocument = {
   kind: 'Document',
   definitions: [
@@ -9208,3 +9496,359 @@ export const DiagnosticsDocument = {
     },
   ],
 } as unknown as DocumentNode<DiagnosticsQuery, DiagnosticsQueryVariables>;
+export const AlertEventsDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'subscription',
+      name: { kind: 'Name', value: 'AlertEvents' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'filter' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'AlertFilter' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'alerts' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'after' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'filter' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'filter' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'AlertEventFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AlertFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Alert' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ruleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ruleName' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'metric' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'severity' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'workerId' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'labels' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'comparison' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'threshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'summary' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'firedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'resolvedAt' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AlertEventFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'AlertEvent' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'cursor' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'alert' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'AlertFields' } }],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<AlertEventsSubscription, AlertEventsSubscriptionVariables>;
+export const AlertHistoryDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'AlertHistory' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'first' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'filter' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'AlertFilter' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'alerts' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'first' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'first' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'after' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'filter' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'filter' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+                {
+                  kind: 'InlineFragment',
+                  typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'AlertEventConnection' } },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      {
+                        kind: 'Field',
+                        name: { kind: 'Name', value: 'nodes' },
+                        selectionSet: {
+                          kind: 'SelectionSet',
+                          selections: [
+                            { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AlertEventFields' } },
+                          ],
+                        },
+                      },
+                      { kind: 'Field', name: { kind: 'Name', value: 'endCursor' } },
+                    ],
+                  },
+                },
+                {
+                  kind: 'InlineFragment',
+                  typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ValidationError' } },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+                      {
+                        kind: 'Field',
+                        name: { kind: 'Name', value: 'fields' },
+                        selectionSet: {
+                          kind: 'SelectionSet',
+                          selections: [
+                            { kind: 'Field', name: { kind: 'Name', value: 'path' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                          ],
+                        },
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AlertFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Alert' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ruleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ruleName' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'metric' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'severity' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'workerId' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'labels' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'comparison' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'threshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'summary' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'firedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'resolvedAt' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AlertEventFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'AlertEvent' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'cursor' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'kind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'alert' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'AlertFields' } }],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<AlertHistoryQuery, AlertHistoryQueryVariables>;
+export const FiringAlertsDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'FiringAlerts' },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'firingAlerts' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'AlertFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AlertFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Alert' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ruleId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ruleName' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'metric' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'severity' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'workerId' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'labels' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'comparison' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'threshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'summary' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'firedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'resolvedAt' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<FiringAlertsQuery, FiringAlertsQueryVariables>;
+export const AlertRulesDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'AlertRules' },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'alertRules' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'source' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'metric' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'comparison' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'threshold' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'windowSeconds' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'forSeconds' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'cooldownSeconds' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'severity' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'mutedUntil' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'enabled' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<AlertRulesQuery, AlertRulesQueryVariables>;

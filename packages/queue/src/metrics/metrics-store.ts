@@ -68,7 +68,9 @@ export const MAX_MINUTE_BUCKETS = 3_000;
 /** Times a read that raced a fold is tried again before it is taken as it is. */
 const FOLD_RACE_RETRIES = 3;
 
-type Fields = Record<string, string>;
+/** A minute or hour bucket's hash. */
+export type MetricBucket = Record<string, string>;
+type Fields = MetricBucket;
 
 const zeroCounts = (): MetricCounts => Object.fromEntries(METRIC_COUNTERS.map((c) => [c, 0])) as MetricCounts;
 
@@ -163,6 +165,21 @@ class Tally {
       gauges: this.combinedGauges(),
     };
   }
+}
+
+/** One point over several minute buckets of a queue (`MetricsStore.minutes`), for one task type or all. */
+export function pointOver(
+  queue: string,
+  type: string | null,
+  buckets: Iterable<[minute: number, Fields]>,
+): MetricsPoint {
+  const tally = new Tally(type);
+  let first = Number.POSITIVE_INFINITY;
+  for (const [minute, fields] of buckets) {
+    tally.add(queue, minute * MINUTE_MS, fields);
+    first = Math.min(first, minute);
+  }
+  return tally.point(Number.isFinite(first) ? first * MINUTE_MS : 0);
 }
 
 /** The task types named in a bucket's fields. */
@@ -335,6 +352,13 @@ export class MetricsStore {
       resolution: hourly ? 'hour' : 'minute',
       points: tallies.map((t, i) => t.point(start + i * stepMs)),
     };
+  }
+
+  /** One queue's minute buckets `first` to `last` (minute numbers), each read whole; empty ones are `{}`. */
+  async minutes(queue: string, first: number, last: number): Promise<Map<number, Fields>> {
+    const minutes = range(first, last);
+    const read = await this.readMinutes(queue, minutes);
+    return new Map(minutes.map((m, i) => [m, read[i]!]));
   }
 
   /** Each queue's minute in progress and the one before it (for `queueStats`). */
