@@ -185,6 +185,9 @@ describe('console metrics charts', () => {
     for (const title of ['Failure rate', 'Run time', 'Wait time', 'Queue depth'])
       expect((await chart(page, title)).points).toBe(day.points);
     await stack.browser.screenshot('console-metrics-24h');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await stack.browser.screenshot('console-metrics-24h-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
 
     await page.getByRole('navigation', { name: 'Metrics range' }).getByRole('link', { name: '7 d' }).click();
     await page.locator('[data-testid="metrics"][data-range="7d"]').waitFor();
