@@ -168,6 +168,7 @@ describe('console', () => {
     const pages: [string, () => Promise<unknown>][] = [
       ['/', () => page.getByTestId('queue-card').first().waitFor()],
       ['/workers', () => page.getByTestId('queue-row').first().waitFor()],
+      ['/queues/products', () => page.getByTestId('metrics-chart').first().waitFor()],
       ['/dead-letters', () => page.locator(`[data-testid="dead-letter"][data-task-id="${dead}"]`).waitFor()],
       [
         `/tasks/${dead}`,

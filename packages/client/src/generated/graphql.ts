@@ -93,6 +93,15 @@ export type LabelInput = {
   value: string;
 };
 
+export type MetricsResolution = 'HOUR' | 'MINUTE';
+
+export type MetricsScope = {
+  /** One queue; all when omitted */
+  queue?: string | null | undefined;
+  /** One task type; all when omitted */
+  type?: string | null | undefined;
+};
+
 export type RepairFindingKind =
   | 'IDEMPOTENCY_KEY_WITHOUT_TASK'
   | 'INDEX_ENTRY_WITHOUT_RECORD'
@@ -2399,6 +2408,43 @@ export type AlertRulesQuery = {
     mutedUntil: string | null;
     enabled: boolean;
   }>;
+};
+
+export type MetricsQueryVariables = Exact<{
+  scope?: MetricsScope | null | undefined;
+  from?: string | null | undefined;
+  to?: string | null | undefined;
+  step?: number | null | undefined;
+}>;
+
+export type MetricsQuery = {
+  metrics:
+    | { __typename: 'ForbiddenError'; code: string; message: string }
+    | {
+        __typename: 'MetricsSeries';
+        from: string;
+        to: string;
+        step: number;
+        resolution: MetricsResolution;
+        points: Array<{
+          at: string;
+          submitted: number;
+          succeeded: number;
+          failed: number;
+          retried: number;
+          failureRate: number | null;
+          runTime: { p50Ms: number; p95Ms: number } | null;
+          waitTime: { p50Ms: number; p95Ms: number } | null;
+          gauges: { pending: number; running: number } | null;
+        }>;
+      }
+    | { __typename: 'UnauthenticatedError'; code: string; message: string }
+    | {
+        __typename: 'ValidationError';
+        code: string;
+        message: string;
+        fields: Array<{ path: string; message: string }>;
+      };
 };
 
 export const AttemptErrorFieldsFragmentDoc = {
@@ -9852,3 +9898,167 @@ export const AlertRulesDocument = {
     },
   ],
 } as unknown as DocumentNode<AlertRulesQuery, AlertRulesQueryVariables>;
+export const MetricsDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'Metrics' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'scope' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'MetricsScope' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'from' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'DateTime' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'to' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'DateTime' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'step' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'metrics' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'scope' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'scope' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'from' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'from' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'to' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'to' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'step' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'step' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+                {
+                  kind: 'InlineFragment',
+                  typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'MetricsSeries' } },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'from' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'to' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'step' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'resolution' } },
+                      {
+                        kind: 'Field',
+                        name: { kind: 'Name', value: 'points' },
+                        selectionSet: {
+                          kind: 'SelectionSet',
+                          selections: [
+                            { kind: 'Field', name: { kind: 'Name', value: 'at' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'submitted' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'succeeded' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'failed' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'retried' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'failureRate' } },
+                            {
+                              kind: 'Field',
+                              name: { kind: 'Name', value: 'runTime' },
+                              selectionSet: {
+                                kind: 'SelectionSet',
+                                selections: [
+                                  { kind: 'Field', name: { kind: 'Name', value: 'p50Ms' } },
+                                  { kind: 'Field', name: { kind: 'Name', value: 'p95Ms' } },
+                                ],
+                              },
+                            },
+                            {
+                              kind: 'Field',
+                              name: { kind: 'Name', value: 'waitTime' },
+                              selectionSet: {
+                                kind: 'SelectionSet',
+                                selections: [
+                                  { kind: 'Field', name: { kind: 'Name', value: 'p50Ms' } },
+                                  { kind: 'Field', name: { kind: 'Name', value: 'p95Ms' } },
+                                ],
+                              },
+                            },
+                            {
+                              kind: 'Field',
+                              name: { kind: 'Name', value: 'gauges' },
+                              selectionSet: {
+                                kind: 'SelectionSet',
+                                selections: [
+                                  { kind: 'Field', name: { kind: 'Name', value: 'pending' } },
+                                  { kind: 'Field', name: { kind: 'Name', value: 'running' } },
+                                ],
+                              },
+                            },
+                          ],
+                        },
+                      },
+                    ],
+                  },
+                },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ErrorFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ErrorFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Error' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+          {
+            kind: 'InlineFragment',
+            typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ValidationError' } },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'fields' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'path' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<MetricsQuery, MetricsQueryVariables>;
