@@ -1,7 +1,7 @@
 // The console's Alerts page against real API and worker processes, with the API evaluating the
 // rules every 200 ms: a rule created from the form (the API's field errors shown inline) fires
 // while the page is open, shows under "Firing now" and in the history without a reload, and
-// resolves live; a configured rule is muted and unmuted.
+// resolves live; a configured rule is muted and unmuted; the rule is edited and deleted.
 import { loadConfig } from '@taskplane/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_TYPES_CONFIG } from '../helpers';
@@ -33,7 +33,7 @@ describe('console alerts', () => {
     await stack?.stop();
   });
 
-  it('creates a rule from the form and shows it firing and resolving live; mutes a configured rule', async () => {
+  it('creates a rule from the form, shows it firing and resolving live, mutes a configured rule, edits and deletes the rule', async () => {
     const { page, browser } = stack;
     await page.setViewportSize({ width: 1366, height: 900 });
     await page.getByRole('link', { name: 'Alerts', exact: true }).click();
@@ -82,6 +82,9 @@ describe('console alerts', () => {
     expect(await page.getByTestId('firing-count').textContent()).toBe('1');
     expect(await wasNotReloaded(page)).toBe(true);
     await browser.screenshot('console-alerts-firing');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await browser.screenshot('console-alerts-firing-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
 
     // Passing tasks bring the rate under 0.09: it resolves, leaves "Firing now", and heads the history.
     await submitTasks(
@@ -113,5 +116,21 @@ describe('console alerts', () => {
     await page
       .locator('[data-testid="alert-rule"][data-rule-id="config:queue_size"][data-muted="false"]')
       .waitFor();
+
+    // The API-made rule: edited in the form, then deleted after a confirmation.
+    await row.getByRole('button', { name: 'Edit bulk failing' }).click();
+    const edit = page.getByRole('form', { name: 'Edit rule bulk failing' });
+    expect(await edit.getByLabel('Queue').inputValue()).toBe('bulk');
+    await edit.getByLabel('Threshold').fill('0.25');
+    await edit.getByRole('button', { name: 'Save rule' }).click();
+    await edit.waitFor({ state: 'detached' });
+    expect(await row.textContent()).toContain('> 0.25');
+    const { alertRules: edited } = await stack.graphql<{
+      alertRules: { id: string; threshold: number; queue: string }[];
+    }>('{ alertRules { id threshold queue } }');
+    expect(edited.find((r) => r.id === ruleId)).toMatchObject({ threshold: 0.25, queue: 'bulk' });
+    await row.getByRole('button', { name: 'Delete bulk failing' }).click();
+    await row.getByRole('button', { name: 'Confirm delete bulk failing' }).click();
+    await row.waitFor({ state: 'detached' });
   });
 });
