@@ -62,6 +62,30 @@ export type ChildFailurePolicy =
   /** Run the parent once every child has finished, leaving failed children out of the outcomes */
   | 'IGNORE';
 
+export type CreateAlertRuleInput = {
+  /** Default GT */
+  comparison?: AlertComparison | null | undefined;
+  /** Default alerts.defaults.cooldown */
+  cooldownSeconds?: number | null | undefined;
+  enabled?: boolean | null | undefined;
+  /** Hold time; default alerts.defaults.for */
+  forSeconds?: number | null | undefined;
+  /** Copied onto the alerts */
+  labels?: Array<LabelInput> | null | undefined;
+  metric: AlertMetric;
+  name: string;
+  /** Null: each queue */
+  queue?: string | null | undefined;
+  /** Default WARNING */
+  severity?: AlertSeverity | null | undefined;
+  /** Ignored by WORKER_GONE */
+  threshold: number;
+  /** Null: all task types */
+  type?: string | null | undefined;
+  /** Default alerts.defaults.window; at most 6 h */
+  windowSeconds?: number | null | undefined;
+};
+
 export type CreateScheduleInput = {
   /** 5 fields (minute first) or 6 (second first); or intervalMs */
   cron?: string | null | undefined;
@@ -210,6 +234,31 @@ export type TaskStatus =
   | 'SUCCESS';
 
 export type TickOutcomeKind = 'FIRED' | 'SKIPPED';
+
+/** Only the given fields change */
+export type UpdateAlertRuleInput = {
+  /** Default GT */
+  comparison?: AlertComparison | null | undefined;
+  /** Default alerts.defaults.cooldown */
+  cooldownSeconds?: number | null | undefined;
+  enabled?: boolean | null | undefined;
+  /** Hold time; default alerts.defaults.for */
+  forSeconds?: number | null | undefined;
+  /** Copied onto the alerts */
+  labels?: Array<LabelInput> | null | undefined;
+  metric?: AlertMetric | null | undefined;
+  name?: string | null | undefined;
+  /** Null: each queue */
+  queue?: string | null | undefined;
+  /** Default WARNING */
+  severity?: AlertSeverity | null | undefined;
+  /** Ignored by WORKER_GONE */
+  threshold?: number | null | undefined;
+  /** Null: all task types */
+  type?: string | null | undefined;
+  /** Default alerts.defaults.window; at most 6 h */
+  windowSeconds?: number | null | undefined;
+};
 
 /** Only the given fields change; to switch between cron and interval, set the other to null */
 export type UpdateScheduleInput = {
@@ -2389,6 +2438,24 @@ export type FiringAlertsQuery = {
   }>;
 };
 
+export type AlertRuleFieldsFragment = {
+  id: string;
+  name: string;
+  source: AlertRuleSource;
+  metric: AlertMetric;
+  queue: string | null;
+  type: string | null;
+  comparison: AlertComparison;
+  threshold: number;
+  windowSeconds: number;
+  forSeconds: number;
+  cooldownSeconds: number;
+  severity: AlertSeverity;
+  mutedUntil: string | null;
+  enabled: boolean;
+  labels: Array<{ key: string; value: string }>;
+};
+
 export type AlertRulesQueryVariables = Exact<{ [key: string]: never }>;
 
 export type AlertRulesQuery = {
@@ -2407,7 +2474,139 @@ export type AlertRulesQuery = {
     severity: AlertSeverity;
     mutedUntil: string | null;
     enabled: boolean;
+    labels: Array<{ key: string; value: string }>;
   }>;
+};
+
+export type CreateAlertRuleMutationVariables = Exact<{
+  input: CreateAlertRuleInput;
+}>;
+
+export type CreateAlertRuleMutation = {
+  createAlertRule:
+    | {
+        __typename: 'AlertRule';
+        id: string;
+        name: string;
+        source: AlertRuleSource;
+        metric: AlertMetric;
+        queue: string | null;
+        type: string | null;
+        comparison: AlertComparison;
+        threshold: number;
+        windowSeconds: number;
+        forSeconds: number;
+        cooldownSeconds: number;
+        severity: AlertSeverity;
+        mutedUntil: string | null;
+        enabled: boolean;
+        labels: Array<{ key: string; value: string }>;
+      }
+    | { __typename: 'ForbiddenError'; code: string; message: string }
+    | { __typename: 'UnauthenticatedError'; code: string; message: string }
+    | {
+        __typename: 'ValidationError';
+        code: string;
+        message: string;
+        fields: Array<{ path: string; message: string }>;
+      };
+};
+
+export type UpdateAlertRuleMutationVariables = Exact<{
+  id: string;
+  input: UpdateAlertRuleInput;
+}>;
+
+export type UpdateAlertRuleMutation = {
+  updateAlertRule:
+    | {
+        __typename: 'AlertRule';
+        id: string;
+        name: string;
+        source: AlertRuleSource;
+        metric: AlertMetric;
+        queue: string | null;
+        type: string | null;
+        comparison: AlertComparison;
+        threshold: number;
+        windowSeconds: number;
+        forSeconds: number;
+        cooldownSeconds: number;
+        severity: AlertSeverity;
+        mutedUntil: string | null;
+        enabled: boolean;
+        labels: Array<{ key: string; value: string }>;
+      }
+    | { __typename: 'ConflictError'; code: string; message: string }
+    | { __typename: 'ForbiddenError'; code: string; message: string }
+    | { __typename: 'NotFoundError'; code: string; message: string }
+    | { __typename: 'UnauthenticatedError'; code: string; message: string }
+    | {
+        __typename: 'ValidationError';
+        code: string;
+        message: string;
+        fields: Array<{ path: string; message: string }>;
+      };
+};
+
+export type DeleteAlertRuleMutationVariables = Exact<{
+  id: string;
+}>;
+
+export type DeleteAlertRuleMutation = {
+  deleteAlertRule:
+    | {
+        __typename: 'AlertRule';
+        id: string;
+        name: string;
+        source: AlertRuleSource;
+        metric: AlertMetric;
+        queue: string | null;
+        type: string | null;
+        comparison: AlertComparison;
+        threshold: number;
+        windowSeconds: number;
+        forSeconds: number;
+        cooldownSeconds: number;
+        severity: AlertSeverity;
+        mutedUntil: string | null;
+        enabled: boolean;
+        labels: Array<{ key: string; value: string }>;
+      }
+    | { __typename: 'ConflictError'; code: string; message: string }
+    | { __typename: 'ForbiddenError'; code: string; message: string }
+    | { __typename: 'NotFoundError'; code: string; message: string }
+    | { __typename: 'UnauthenticatedError'; code: string; message: string };
+};
+
+export type MuteAlertRuleMutationVariables = Exact<{
+  id: string;
+  until?: string | null | undefined;
+}>;
+
+export type MuteAlertRuleMutation = {
+  muteAlertRule:
+    | {
+        __typename: 'AlertRule';
+        id: string;
+        name: string;
+        source: AlertRuleSource;
+        metric: AlertMetric;
+        queue: string | null;
+        type: string | null;
+        comparison: AlertComparison;
+        threshold: number;
+        windowSeconds: number;
+        forSeconds: number;
+        cooldownSeconds: number;
+        severity: AlertSeverity;
+        mutedUntil: string | null;
+        enabled: boolean;
+        labels: Array<{ key: string; value: string }>;
+      }
+    | { __typename: 'ForbiddenError'; code: string; message: string }
+    | { __typename: 'NotFoundError'; code: string; message: string }
+    | { __typename: 'UnauthenticatedError'; code: string; message: string };
 };
 
 export type MetricsQueryVariables = Exact<{
@@ -3293,6 +3492,46 @@ export const AlertEventFieldsFragmentDoc = {
     },
   ],
 } as unknown as DocumentNode<AlertEventFieldsFragment, unknown>;
+export const AlertRuleFieldsFragmentDoc = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AlertRuleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'AlertRule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'source' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'metric' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'labels' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'comparison' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'threshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'windowSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'forSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cooldownSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'severity' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'mutedUntil' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'enabled' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<AlertRuleFieldsFragment, unknown>;
 export const HealthDocument = {
   kind: 'Document',
   definitions: [
@@ -9875,21 +10114,153 @@ export const AlertRulesDocument = {
             name: { kind: 'Name', value: 'alertRules' },
             selectionSet: {
               kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'AlertRuleFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AlertRuleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'AlertRule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'source' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'metric' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'labels' },
+            selectionSet: {
+              kind: 'SelectionSet',
               selections: [
-                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'source' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'metric' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'comparison' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'threshold' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'windowSeconds' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'forSeconds' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'cooldownSeconds' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'severity' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'mutedUntil' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'enabled' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'comparison' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'threshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'windowSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'forSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cooldownSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'severity' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'mutedUntil' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'enabled' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<AlertRulesQuery, AlertRulesQueryVariables>;
+export const CreateAlertRuleDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'CreateAlertRule' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'input' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'CreateAlertRuleInput' } },
+          },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'createAlertRule' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'input' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'input' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AlertRuleFields' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ErrorFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AlertRuleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'AlertRule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'source' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'metric' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'labels' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'comparison' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'threshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'windowSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'forSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cooldownSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'severity' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'mutedUntil' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'enabled' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ErrorFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Error' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+          {
+            kind: 'InlineFragment',
+            typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ValidationError' } },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'fields' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'path' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                    ],
+                  },
+                },
               ],
             },
           },
@@ -9897,7 +10268,357 @@ export const AlertRulesDocument = {
       },
     },
   ],
-} as unknown as DocumentNode<AlertRulesQuery, AlertRulesQueryVariables>;
+} as unknown as DocumentNode<CreateAlertRuleMutation, CreateAlertRuleMutationVariables>;
+export const UpdateAlertRuleDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'UpdateAlertRule' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'input' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'UpdateAlertRuleInput' } },
+          },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'updateAlertRule' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'input' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'input' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AlertRuleFields' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ErrorFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AlertRuleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'AlertRule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'source' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'metric' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'labels' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'comparison' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'threshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'windowSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'forSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cooldownSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'severity' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'mutedUntil' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'enabled' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ErrorFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Error' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+          {
+            kind: 'InlineFragment',
+            typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ValidationError' } },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'fields' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'path' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<UpdateAlertRuleMutation, UpdateAlertRuleMutationVariables>;
+export const DeleteAlertRuleDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'DeleteAlertRule' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'deleteAlertRule' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AlertRuleFields' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ErrorFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AlertRuleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'AlertRule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'source' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'metric' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'labels' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'comparison' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'threshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'windowSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'forSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cooldownSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'severity' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'mutedUntil' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'enabled' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ErrorFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Error' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+          {
+            kind: 'InlineFragment',
+            typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ValidationError' } },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'fields' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'path' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<DeleteAlertRuleMutation, DeleteAlertRuleMutationVariables>;
+export const MuteAlertRuleDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'MuteAlertRule' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'until' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'DateTime' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'muteAlertRule' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'until' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'until' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AlertRuleFields' } },
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ErrorFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AlertRuleFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'AlertRule' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'source' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'metric' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'queue' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'labels' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'comparison' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'threshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'windowSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'forSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cooldownSeconds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'severity' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'mutedUntil' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'enabled' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ErrorFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Error' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: '__typename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'code' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+          {
+            kind: 'InlineFragment',
+            typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ValidationError' } },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'fields' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'path' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'message' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<MuteAlertRuleMutation, MuteAlertRuleMutationVariables>;
 export const MetricsDocument = {
   kind: 'Document',
   definitions: [
