@@ -88,3 +88,18 @@ export async function listWorkers(redis: Redis, keys: Keys): Promise<WorkerPrese
   if (gone.length) await redis.zrem(keys.workers, ...gone);
   return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as WorkerPresence);
 }
+
+/**
+ * Tasks of `queue` the workers can run at once: the concurrency each consumer announces for it,
+ * summed, under the queue's global cap (null = none).
+ */
+export function queueSlots(
+  queue: string,
+  globalConcurrency: number | null,
+  workers: WorkerPresence[],
+): number {
+  const offered = workers
+    .filter((w) => w.queues.includes(queue))
+    .reduce((sum, w) => sum + (w.concurrency[queue] ?? 0), 0);
+  return globalConcurrency ? Math.min(globalConcurrency, offered) : offered;
+}

@@ -38,7 +38,7 @@ export async function measure(engine: TaskEngine, rules: AlertRule[], now: numbe
   const store = MetricsStore.of(engine);
   const current = Math.floor(now / MINUTE_MS);
   const [gauges, memory, buckets] = await Promise.all([
-    needsGauges ? sampleGauges(engine, now) : new Map<string, QueueGauges>(),
+    needsGauges ? sampleGauges(engine, now, { oldestWaiting: false }) : new Map<string, QueueGauges>(),
     active.some((r) => r.metric === 'redis_memory') ? redisMemory(engine.redis) : null,
     Promise.all(
       [...longest].map(async ([queue, windowMs]) => {

@@ -1,5 +1,5 @@
 import { type RedisMemory, redisMemory } from '@taskplane/core';
-import { listWorkers, type WorkerPresence } from '../presence';
+import { listWorkers, queueSlots, type WorkerPresence } from '../presence';
 import type { QueueSettings } from '../queue-settings';
 import type { QueueCounts, TaskEngine } from '../task-engine';
 
@@ -29,14 +29,6 @@ export interface PlaneFacts {
   schedules: { schedulerLeading: boolean; overdue: number };
 }
 
-/** Slots the workers give a queue: each consumer's concurrency, summed, under the global cap. */
-export function queueSlots(queue: string, settings: QueueSettings, workers: WorkerPresence[]): number {
-  const total = workers
-    .filter((w) => w.queues.includes(queue))
-    .reduce((sum, w) => sum + (w.concurrency[queue] ?? 0), 0);
-  return settings.globalConcurrency ? Math.min(total, settings.globalConcurrency) : total;
-}
-
 /** Reads the plane's facts; throws when Redis does not answer. */
 export async function gatherFacts(engine: TaskEngine, redisVersion: string): Promise<PlaneFacts> {
   const { redis, keys } = engine;
@@ -64,7 +56,7 @@ export async function gatherFacts(engine: TaskEngine, redisVersion: string): Pro
         counts,
         settings,
         consumers: workers.filter((w) => w.queues.includes(name)).length,
-        slots: queueSlots(name, settings, workers),
+        slots: queueSlots(name, settings.globalConcurrency, workers),
       };
     }),
   );

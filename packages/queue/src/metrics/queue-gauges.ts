@@ -1,4 +1,4 @@
-import { listWorkers } from '../presence';
+import { listWorkers, queueSlots } from '../presence';
 import type { TaskEngine } from '../task-engine';
 import type { MetricGauge } from './metric-fields';
 
@@ -44,22 +44,26 @@ async function oldestPending(engine: TaskEngine, queues: string[]): Promise<Map<
 
 /**
  * Every queue's gauges now, from BullMQ's counts, the pending index and worker presence: bounded
- * commands only (LLEN/ZCARD, a capped walk, the presence set), no scan of tasks.
+ * commands only (LLEN/ZCARD, a capped walk, the presence set), no scan of tasks. Without
+ * `oldestWaiting` the walk for each queue's oldest pending task is skipped (its gauge is null):
+ * the alert evaluator, every few seconds, needs only counts and consumers.
  */
-export async function sampleGauges(engine: TaskEngine, now = Date.now()): Promise<Map<string, QueueGauges>> {
+export async function sampleGauges(
+  engine: TaskEngine,
+  now = Date.now(),
+  options: { oldestWaiting?: boolean } = {},
+): Promise<Map<string, QueueGauges>> {
   const queues = engine.queueNames();
   const [counts, settings, workers, oldest] = await Promise.all([
     Promise.all(queues.map((q) => engine.counts(q))),
     Promise.all(queues.map((q) => engine.queueSettings(q))),
     listWorkers(engine.redis, engine.keys),
-    oldestPending(engine, queues),
+    options.oldestWaiting === false ? new Map<string, number>() : oldestPending(engine, queues),
   ]);
   const gauges = new Map<string, QueueGauges>();
   queues.forEach((queue, i) => {
     const c = counts[i]!;
     const consuming = workers.filter((w) => w.queues.includes(queue));
-    const offered = consuming.reduce((sum, w) => sum + (w.concurrency[queue] ?? 0), 0);
-    const cap = settings[i]!.globalConcurrency;
     const created = oldest.get(queue);
     gauges.set(queue, {
       pending: c.pending,
@@ -70,7 +74,7 @@ export async function sampleGauges(engine: TaskEngine, now = Date.now()): Promis
       oldestWaitingMs: created === undefined ? null : Math.max(0, now - created),
       workers: consuming.length,
       fleet: workers.length,
-      slots: cap ? Math.min(cap, offered) : offered,
+      slots: queueSlots(queue, settings[i]!.globalConcurrency, workers),
     });
   });
   return gauges;
