@@ -12,14 +12,28 @@ local K_METRICS = string.gsub(K_TASK, 'task:$', 'metrics:')
 local METRIC_OF_EVENT = __METRIC_OF_EVENT__
 local METRIC_LOG_GAMMA = math.log(__METRIC_GAMMA__)
 
+-- Keys by queue and minute, built once per call (a call applies many events of one minute).
+local METRIC_KEYS = {}
+
 local function metricsKey(queue, at)
-  return K_METRICS .. queue .. ':m:' .. math.floor(at / 60000)
+  local minute = math.floor(at / 60000)
+  local byMinute = METRIC_KEYS[queue]
+  if byMinute == nil then
+    byMinute = {}
+    METRIC_KEYS[queue] = byMinute
+  end
+  local key = byMinute[minute]
+  if key == nil then
+    key = K_METRICS .. queue .. ':m:' .. minute
+    byMinute[minute] = key
+  end
+  return key
 end
 
 local function metricsSample(rec, sketch, ms, at)
   local bucket = 0
   if ms > 1 then bucket = math.ceil(math.log(ms) / METRIC_LOG_GAMMA) end
-  rcall('HINCRBY', metricsKey(rec.queue, at), rec.type .. '|' .. sketch .. '|' .. bucket, 1)
+  hashIncr(metricsKey(rec.queue, at), rec.type .. '|' .. sketch .. '|' .. bucket, 1)
 end
 
 -- Called by emit: one HINCRBY per counted event, and a start's wait: since the last status change
@@ -27,7 +41,7 @@ end
 local function metricsCount(kind, rec, at, data)
   local counter = METRIC_OF_EVENT[kind]
   if counter == nil then return end
-  rcall('HINCRBY', metricsKey(rec.queue, at), rec.type .. '|' .. counter, 1)
+  hashIncr(metricsKey(rec.queue, at), rec.type .. '|' .. counter, 1)
   if kind == 'started' and not (data and data.resumed) then
     -- The record as loaded says when it last changed and when its delay or backoff ended.
     metricsSample(rec, 'wait', at - math.max(rec.previousChangeAt or at, rec.runAt or 0), at)

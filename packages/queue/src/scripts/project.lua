@@ -136,9 +136,9 @@ local function create(id, at)
   optional('onDepFail', rec.onDepFail, 'cancel')
   optional('onChildFail', data.onChildFailure, 'continue')
   rcall('HSET', K_TASK .. id, unpack(fields))
-  rcall('ZADD', K_IDX .. 'status:' .. rec.status, createdAt, id)
-  for _, key in ipairs(indexKeys(rec)) do rcall('ZADD', key, createdAt, id) end
-  if rec.parentId ~= '' then rcall('ZADD', K_IDX .. 'parent:' .. rec.parentId, createdAt, id) end
+  zsetWrite(K_IDX .. 'status:' .. rec.status, id, createdAt)
+  for _, key in ipairs(indexKeys(rec)) do zsetWrite(key, id, createdAt) end
+  if rec.parentId ~= '' then zsetWrite(K_IDX .. 'parent:' .. rec.parentId, id, createdAt) end
   -- The submit's claim on its idempotency key now names a recorded task: it lasts until the task
   -- finishes (finalize), then the idempotency window.
   if rec.idempotencyKey ~= '' then
@@ -175,6 +175,8 @@ end
 local handlers = {}
 
 handlers['added'] = function(id, f, at)
+  -- Most added jobs are new tasks: one EXISTS rather than reading every field of no record.
+  if LOADED[id] == nil and rcall('EXISTS', K_TASK .. id) == 0 then return create(id, at) end
   local rec = loadRecord(id)
   if rec == nil then return create(id, at) end
   -- A finished task submitted again under its own id: a retry by hand.
@@ -260,19 +262,26 @@ handlers['active'] = function(id, f, at)
   local workerId = bullWorkerOf(QUEUE, id) or cjson.null
   -- A parent that waited for its children carries on with the attempt that fanned out: no new
   -- attempt, and attempts made stay as they were.
-  local resumed = false
-  local n = updateAttempts(rec, function(attempts)
-    local last = attempts[#attempts]
-    if last ~= nil and last.fannedOut == true then
-      resumed = true
-      last.fannedOut = nil
-      last.finishedAt = cjson.null
-    else
-      attempts[#attempts + 1] = {attempt = #attempts + 1 - rec.runStart, startedAt = at, finishedAt = cjson.null,
-        workerId = workerId, error = cjson.null, stalled = false}
-    end
-    return #attempts - rec.runStart
-  end)
+  local resumed, n = false, 1
+  if rec.attempts == '[]' then
+    -- A first start, the common case, without decoding (the row encodeAttempts would write).
+    local row = workerId == cjson.null and {1, at, 0} or {1, at, 0, workerId}
+    rec.attempts = '[' .. cjson.encode(row) .. ']'
+    set(rec, 'attempts', rec.attempts, 'attemptsMade', 1)
+  else
+    n = updateAttempts(rec, function(attempts)
+      local last = attempts[#attempts]
+      if last ~= nil and last.fannedOut == true then
+        resumed = true
+        last.fannedOut = nil
+        last.finishedAt = cjson.null
+      else
+        attempts[#attempts + 1] = {attempt = #attempts + 1 - rec.runStart, startedAt = at, finishedAt = cjson.null,
+          workerId = workerId, error = cjson.null, stalled = false}
+      end
+      return #attempts - rec.runStart
+    end)
+  end
   if resumed then
     rec.resumes = rec.resumes + 1
     set(rec, 'resumes', rec.resumes)
@@ -396,17 +405,20 @@ local function fieldsOf(entry)
 end
 local applied = math.min(#entries, LIMIT)
 local current = fieldsOf(entries[1])
+-- The records loaded stay loaded for the whole call, so a task that moves several times in it
+-- is read once and written once; index and metric writes are gathered the same way.
+gatherWrites()
 for i = 1, applied do
   local following = fieldsOf(entries[i + 1])
   local handler = handlers[current.kind]
   if handler and current.jobId then
-    -- Whatever a handler sets on the records it loaded is written in one HSET each.
     handler(current.jobId, current, atOf(entries[i][1]), following)
-    saveRecords()
   end
   last = entries[i][1]
   current = following
 end
 if applied > 0 then rcall('SET', KEYS[2], last) end
 groupsFlush()
+saveRecords()
+flushWrites()
 return {applied, last, #entries > LIMIT and 1 or 0, trimmed}
