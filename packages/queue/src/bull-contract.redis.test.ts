@@ -7,6 +7,7 @@ import { createRedis, Keys } from '@taskplane/core';
 import { FlowProducer, type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { addedIds, bullPipeline, queueAdds } from './bull-add';
 import { renderLua } from './scripts';
 import { REDIS_URL } from './testing/harness';
 
@@ -374,5 +375,39 @@ describe('BullMQ storage as bull.lua reads it', () => {
     expect((await queue.getJob('a1'))!.priority).toBe(7);
     expect((await queue.getJob('a1'))!.attemptsMade).toBe(1);
     expect((await probe('a1')).active.count).toBe(0);
+  });
+});
+
+describe('adds queued on a pipeline (bull-add.ts)', () => {
+  it('store the same job as Queue.add, in order with the commands queued behind them', async () => {
+    const opts = { jobId: 'p1', timestamp: 1_700_000_000_000, priority: 3, attempts: 2 };
+    await queue.add('sync', { params: { a: 1 } }, { ...opts, jobId: 'q1' });
+    const pipeline = await bullPipeline(queue);
+    await queueAdds(queue, pipeline, [{ name: 'sync', data: { params: { a: 1 } }, opts }]);
+    pipeline.xlen(keys.bullEvents(QUEUE));
+    const replies = (await pipeline.exec()) ?? [];
+    expect(addedIds(replies, 1)).toEqual(['p1']);
+    // The command behind the add saw its event: q1's added and waiting, then p1's.
+    expect(replies[1]).toEqual([null, 4]);
+    const [viaQueue, viaPipeline] = await Promise.all([queue.getJob('q1'), queue.getJob('p1')]);
+    expect(viaPipeline?.data).toEqual(viaQueue?.data);
+    expect({ ...viaPipeline?.opts, jobId: 'q1' }).toEqual(viaQueue?.opts);
+    expect(viaPipeline?.timestamp).toBe(viaQueue?.timestamp);
+    expect(viaPipeline?.priority).toBe(3);
+    expect(await queue.getJobState('p1')).toBe(await queue.getJobState('q1'));
+  });
+
+  it('a child whose parent is missing is refused with a clear error, not taken for an id', async () => {
+    const pipeline = await bullPipeline(queue);
+    await queueAdds(queue, pipeline, [
+      {
+        name: 'child',
+        data: {},
+        opts: { jobId: 'c1', parent: { id: 'nobody', queue: `${keys.bullPrefix}:${QUEUE}` } },
+      },
+    ]);
+    const replies = (await pipeline.exec()) ?? [];
+    expect(() => addedIds(replies, 1)).toThrow(/parent job is missing/);
+    expect(await queue.getJob('c1')).toBeUndefined();
   });
 });

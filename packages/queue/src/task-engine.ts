@@ -23,7 +23,8 @@ import {
   ValidationError,
 } from '@taskplane/core';
 import { FlowProducer, type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
+import { addedIds, bullPipeline, type PipelineReplies, queueAdds } from './bull-add';
 import { toBullPriority } from './bull-priority';
 import { ControlKind, publishControl } from './control';
 import { type GroupPage, listGroups, writeGroupLimits } from './groups';
@@ -36,7 +37,7 @@ import {
   validateSettings,
   writeQueueSettings,
 } from './queue-settings';
-import { recordArgs, type ScriptedRedis, withScripts } from './scripts';
+import { recordArgs, type ScriptedPipeline, type ScriptedRedis, withScripts } from './scripts';
 import { newTaskId } from './task-id';
 import { TaskStore } from './task-store';
 
@@ -285,13 +286,25 @@ export class TaskEngine {
    * everything added before the call is applied. Calls made while one is in flight share one call
    * that starts after it: 32 submits in flight made 32 projection calls, each a round trip and a
    * script run, where two do the same work.
+   *
+   * `before`, a pipeline of commands not yet sent (a submit's adds), becomes the projection's first
+   * call when no call is in flight, so adding and recording are one round trip; otherwise it runs
+   * at once, and the shared call after it records what it added. Its replies come back.
    */
-  project(queue: string): Promise<ProjectResult> {
+  project(
+    queue: string,
+    before?: ChainableCommander,
+  ): Promise<ProjectResult & { replies?: PipelineReplies }> {
     const slot = this.projecting.get(queue);
     if (!slot) {
-      const current = this.projectNow(queue).finally(() => this.advance(queue));
+      const current = this.projectNow(queue, before).finally(() => this.advance(queue));
       this.projecting.set(queue, { current, next: null });
       return current;
+    }
+    if (before) {
+      return before
+        .exec()
+        .then(async (replies) => ({ ...(await this.project(queue)), replies: replies ?? [] }));
     }
     slot.next ??= slot.current.then(
       () => this.projectNow(queue),
@@ -313,21 +326,29 @@ export class TaskEngine {
     this.projecting.set(queue, { current, next: null });
   }
 
-  private async projectNow(queue: string): Promise<ProjectResult> {
+  private async projectNow(
+    queue: string,
+    before?: ChainableCommander,
+  ): Promise<ProjectResult & { replies?: PipelineReplies }> {
+    const args = [
+      this.keys.bullEvents(queue),
+      this.keys.projectorCheckpoint(queue),
+      this.keys.events,
+      ...recordArgs(this.keys, this.config.events.stream_max_len),
+      this.keys.bullKeyPrefix,
+      this.keys.idempotencyPrefix,
+      Math.round(this.config.retention.idempotency_window / 1000),
+      queue,
+      PROJECT_BATCH,
+    ];
     let applied = 0;
     let trimmed = false;
+    let replies: PipelineReplies | undefined;
     for (;;) {
-      const [count, last, more, gap] = await this.redis.tpProject(
-        this.keys.bullEvents(queue),
-        this.keys.projectorCheckpoint(queue),
-        this.keys.events,
-        ...recordArgs(this.keys, this.config.events.stream_max_len),
-        this.keys.bullKeyPrefix,
-        this.keys.idempotencyPrefix,
-        Math.round(this.config.retention.idempotency_window / 1000),
-        queue,
-        PROJECT_BATCH,
-      );
+      let reply: [number, string, number, number];
+      if (before && !replies) [reply, replies] = await this.projectAfter(before, args);
+      else reply = await this.redis.tpProject(...args);
+      const [count, last, more, gap] = reply;
       applied += count;
       trimmed ||= gap === 1;
       this.applied.set(queue, last);
@@ -339,7 +360,20 @@ export class TaskEngine {
         'BullMQ trimmed job events before they were recorded; raise events.stream_max_len',
       );
     }
-    return { applied, trimmed };
+    return { applied, trimmed, replies };
+  }
+
+  /** One projection call behind the commands `before` puts on the same pipeline, and their replies. */
+  private async projectAfter(
+    pipeline: ChainableCommander,
+    args: (string | number)[],
+  ): Promise<[[number, string, number, number], PipelineReplies]> {
+    // The pipeline is on this engine's connection (its queues share it), where the scripts are.
+    (pipeline as ScriptedPipeline).tpProject(...args);
+    const replies = (await pipeline.exec()) ?? [];
+    const [error, projected] = replies.pop() ?? [new Error('no reply to the projection')];
+    if (error) throw error;
+    return [projected as [number, string, number, number], replies];
   }
 
   /**
@@ -601,11 +635,12 @@ export class TaskEngine {
                 : {}),
             },
           }));
-          // One job: a plain add (one script call); more: one MULTI of them.
-          const [single] = jobs;
-          if (jobs.length === 1 && single) await this.queue(queue).add(single.name, single.data, single.opts);
-          else await this.queue(queue).addBulk(jobs);
-          await this.project(queue);
+          // The adds and their projection in one round trip (see project).
+          const bull = this.queue(queue);
+          const pipeline = await bullPipeline(bull);
+          await queueAdds(bull, pipeline, jobs);
+          const { replies } = await this.project(queue, pipeline);
+          addedIds(replies ?? [], jobs.length);
         }),
       );
 
