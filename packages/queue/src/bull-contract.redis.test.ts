@@ -7,7 +7,7 @@ import { createRedis, Keys } from '@taskplane/core';
 import { FlowProducer, type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { addedIds, bullPipeline, queueAdds } from './bull-add';
+import { bullClient, sendAdds } from './bull-add';
 import { renderLua } from './scripts';
 import { REDIS_URL } from './testing/harness';
 
@@ -378,36 +378,33 @@ describe('BullMQ storage as bull.lua reads it', () => {
   });
 });
 
-describe('adds queued on a pipeline (bull-add.ts)', () => {
-  it('store the same job as Queue.add, in order with the commands queued behind them', async () => {
+describe('adds sent by bull-add.ts', () => {
+  it('store the same job as Queue.add, written before the command that follows them', async () => {
     const opts = { jobId: 'p1', timestamp: 1_700_000_000_000, priority: 3, attempts: 2 };
     await queue.add('sync', { params: { a: 1 } }, { ...opts, jobId: 'q1' });
-    const pipeline = await bullPipeline(queue);
-    await queueAdds(queue, pipeline, [{ name: 'sync', data: { params: { a: 1 } }, opts }]);
-    pipeline.xlen(keys.bullEvents(QUEUE));
-    const replies = (await pipeline.exec()) ?? [];
-    expect(addedIds(replies, 1)).toEqual(['p1']);
-    // The command behind the add saw its event: q1's added and waiting, then p1's.
-    expect(replies[1]).toEqual([null, 4]);
-    const [viaQueue, viaPipeline] = await Promise.all([queue.getJob('q1'), queue.getJob('p1')]);
-    expect(viaPipeline?.data).toEqual(viaQueue?.data);
-    expect({ ...viaPipeline?.opts, jobId: 'q1' }).toEqual(viaQueue?.opts);
-    expect(viaPipeline?.timestamp).toBe(viaQueue?.timestamp);
-    expect(viaPipeline?.priority).toBe(3);
+    const [added] = sendAdds(queue, await bullClient(queue), [
+      { name: 'sync', data: { params: { a: 1 } }, opts },
+    ]);
+    // Sent right behind the add: it sees q1's added and waiting events, then p1's.
+    const length = redis.xlen(keys.bullEvents(QUEUE));
+    expect(await added).toBe('p1');
+    expect(await length).toBe(4);
+    const [viaQueue, viaSend] = await Promise.all([queue.getJob('q1'), queue.getJob('p1')]);
+    expect(viaSend?.data).toEqual(viaQueue?.data);
+    expect({ ...viaSend?.opts, jobId: 'q1' }).toEqual(viaQueue?.opts);
+    expect(viaSend?.timestamp).toBe(viaQueue?.timestamp);
+    expect(viaSend?.priority).toBe(3);
     expect(await queue.getJobState('p1')).toBe(await queue.getJobState('q1'));
   });
 
-  it('a child whose parent is missing is refused with a clear error, not taken for an id', async () => {
-    const pipeline = await bullPipeline(queue);
-    await queueAdds(queue, pipeline, [
-      {
-        name: 'child',
-        data: {},
-        opts: { jobId: 'c1', parent: { id: 'nobody', queue: `${keys.bullPrefix}:${QUEUE}` } },
-      },
+  it('a child whose parent is missing is refused with an error, as Queue.add refuses it', async () => {
+    const parent = { id: 'nobody', queue: `${keys.bullPrefix}:${QUEUE}` };
+    const [added] = sendAdds(queue, await bullClient(queue), [
+      { name: 'child', data: {}, opts: { jobId: 'c1', parent } },
     ]);
-    const replies = (await pipeline.exec()) ?? [];
-    expect(() => addedIds(replies, 1)).toThrow(/parent job is missing/);
+    const viaQueue = queue.add('child', {}, { jobId: 'c2', parent });
+    await expect(added).rejects.toThrow(/parent/i);
+    await expect(viaQueue).rejects.toThrow(/parent/i);
     expect(await queue.getJob('c1')).toBeUndefined();
   });
 });

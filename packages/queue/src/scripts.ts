@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_GROUP_WINDOW, FINAL_STATUSES, type Keys, PRIORITY_MAX, TRANSITIONS } from '@taskplane/core';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { COUNTED_EVENTS, SKETCH_GAMMA } from './metrics/metric-fields';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -64,11 +64,6 @@ export interface ScriptedRedis extends Redis {
   tpRepair(...args: ScriptArg[]): Promise<string[]>;
   tpMetricsFold(...args: ScriptArg[]): Promise<[number, number]>;
   tpAlertsCommit(...args: ScriptArg[]): Promise<[number, number?, ...string[]]>;
-}
-
-/** A pipeline of a `ScriptedRedis`: the scripts it queues settle when the pipeline runs. */
-export interface ScriptedPipeline extends ChainableCommander {
-  tpProject(...args: ScriptArg[]): ScriptedPipeline;
 }
 
 export function withScripts(redis: Redis): ScriptedRedis {

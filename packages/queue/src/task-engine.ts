@@ -23,8 +23,8 @@ import {
   ValidationError,
 } from '@taskplane/core';
 import { FlowProducer, type JobsOptions, Queue } from 'bullmq';
-import type { ChainableCommander, Redis } from 'ioredis';
-import { addedIds, bullPipeline, type PipelineReplies, queueAdds } from './bull-add';
+import type { Redis } from 'ioredis';
+import { type BullJobSpec, bullClient, sendAdds } from './bull-add';
 import { toBullPriority } from './bull-priority';
 import { ControlKind, publishControl } from './control';
 import { type GroupPage, listGroups, writeGroupLimits } from './groups';
@@ -37,7 +37,7 @@ import {
   validateSettings,
   writeQueueSettings,
 } from './queue-settings';
-import { recordArgs, type ScriptedPipeline, type ScriptedRedis, withScripts } from './scripts';
+import { recordArgs, type ScriptedRedis, withScripts } from './scripts';
 import { newTaskId } from './task-id';
 import { TaskStore } from './task-store';
 
@@ -286,25 +286,13 @@ export class TaskEngine {
    * everything added before the call is applied. Calls made while one is in flight share one call
    * that starts after it: 32 submits in flight made 32 projection calls, each a round trip and a
    * script run, where two do the same work.
-   *
-   * `before`, a pipeline of commands not yet sent (a submit's adds), becomes the projection's first
-   * call when no call is in flight, so adding and recording are one round trip; otherwise it runs
-   * at once, and the shared call after it records what it added. Its replies come back.
    */
-  project(
-    queue: string,
-    before?: ChainableCommander,
-  ): Promise<ProjectResult & { replies?: PipelineReplies }> {
+  project(queue: string): Promise<ProjectResult> {
     const slot = this.projecting.get(queue);
     if (!slot) {
-      const current = this.projectNow(queue, before).finally(() => this.advance(queue));
+      const current = this.projectNow(queue).finally(() => this.advance(queue));
       this.projecting.set(queue, { current, next: null });
       return current;
-    }
-    if (before) {
-      return before
-        .exec()
-        .then(async (replies) => ({ ...(await this.project(queue)), replies: replies ?? [] }));
     }
     slot.next ??= slot.current.then(
       () => this.projectNow(queue),
@@ -326,10 +314,7 @@ export class TaskEngine {
     this.projecting.set(queue, { current, next: null });
   }
 
-  private async projectNow(
-    queue: string,
-    before?: ChainableCommander,
-  ): Promise<ProjectResult & { replies?: PipelineReplies }> {
+  private async projectNow(queue: string): Promise<ProjectResult> {
     const args = [
       this.keys.bullEvents(queue),
       this.keys.projectorCheckpoint(queue),
@@ -343,12 +328,8 @@ export class TaskEngine {
     ];
     let applied = 0;
     let trimmed = false;
-    let replies: PipelineReplies | undefined;
     for (;;) {
-      let reply: [number, string, number, number];
-      if (before && !replies) [reply, replies] = await this.projectAfter(before, args);
-      else reply = await this.redis.tpProject(...args);
-      const [count, last, more, gap] = reply;
+      const [count, last, more, gap] = await this.redis.tpProject(...args);
       applied += count;
       trimmed ||= gap === 1;
       this.applied.set(queue, last);
@@ -360,20 +341,30 @@ export class TaskEngine {
         'BullMQ trimmed job events before they were recorded; raise events.stream_max_len',
       );
     }
-    return { applied, trimmed, replies };
+    return { applied, trimmed };
   }
 
-  /** One projection call behind the commands `before` puts on the same pipeline, and their replies. */
-  private async projectAfter(
-    pipeline: ChainableCommander,
-    args: (string | number)[],
-  ): Promise<[[number, string, number, number], PipelineReplies]> {
-    // The pipeline is on this engine's connection (its queues share it), where the scripts are.
-    (pipeline as ScriptedPipeline).tpProject(...args);
-    const replies = (await pipeline.exec()) ?? [];
-    const [error, projected] = replies.pop() ?? [new Error('no reply to the projection')];
-    if (error) throw error;
-    return [projected as [number, string, number, number], replies];
+  /**
+   * Add jobs to a queue and apply their events: the adds and the projection call are sent in one
+   * write (the connection corked around them) and answered in one round trip; a projection
+   * already in flight makes the call after it, which applies these adds too.
+   */
+  private async addAndProject(queue: string, jobs: BullJobSpec[]): Promise<void> {
+    const bull = this.queue(queue);
+    const client = await bullClient(bull);
+    const socket = this.redis.stream;
+    socket.cork();
+    let added: Promise<string[]>;
+    let projected: Promise<ProjectResult>;
+    try {
+      added = Promise.all(sendAdds(bull, client, jobs));
+      projected = this.project(queue);
+    } finally {
+      socket.uncork();
+    }
+    const [adds, projection] = await Promise.allSettled([added, projected]);
+    if (adds.status === 'rejected') throw adds.reason;
+    if (projection.status === 'rejected') throw projection.reason;
   }
 
   /**
@@ -635,12 +626,7 @@ export class TaskEngine {
                 : {}),
             },
           }));
-          // The adds and their projection in one round trip (see project).
-          const bull = this.queue(queue);
-          const pipeline = await bullPipeline(bull);
-          await queueAdds(bull, pipeline, jobs);
-          const { replies } = await this.project(queue, pipeline);
-          addedIds(replies ?? [], jobs.length);
+          await this.addAndProject(queue, jobs);
         }),
       );
 
