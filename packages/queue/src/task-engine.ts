@@ -29,6 +29,7 @@ import { toBullPriority } from './bull-priority';
 import { ControlKind, publishControl } from './control';
 import { type GroupPage, listGroups, writeGroupLimits } from './groups';
 import { BACKOFF_TYPE, type JobData } from './job-data';
+import { inOneWrite } from './one-write';
 import { listWorkers } from './presence';
 import {
   type QueueSettings,
@@ -352,16 +353,10 @@ export class TaskEngine {
   private async addAndProject(queue: string, jobs: BullJobSpec[]): Promise<void> {
     const bull = this.queue(queue);
     const client = await bullClient(bull);
-    const socket = this.redis.stream;
-    socket.cork();
-    let added: Promise<string[]>;
-    let projected: Promise<ProjectResult>;
-    try {
-      added = Promise.all(sendAdds(bull, client, jobs));
-      projected = this.project(queue);
-    } finally {
-      socket.uncork();
-    }
+    const [added, projected] = inOneWrite(
+      this.redis,
+      () => [Promise.all(sendAdds(bull, client, jobs)), this.project(queue)] as const,
+    );
     const [adds, projection] = await Promise.allSettled([added, projected]);
     if (adds.status === 'rejected') throw adds.reason;
     if (projection.status === 'rejected') throw projection.reason;
@@ -591,11 +586,13 @@ export class TaskEngine {
     const lifoSeq = new Map<number, number>();
     const lifo = fresh.filter((a) => a.data.order === 'lifo');
     if (lifo.length) {
-      const pipeline = this.redis.pipeline();
-      for (const a of lifo) pipeline.incr(this.keys.lifoSequence(a.queue, a.data.priority));
-      const replies = (await pipeline.exec()) ?? [];
+      const sequences = await Promise.all(
+        inOneWrite(this.redis, () =>
+          lifo.map((a) => this.redis.incr(this.keys.lifoSequence(a.queue, a.data.priority))),
+        ),
+      );
       lifo.forEach((a, i) => {
-        lifoSeq.set(a.index, Number(replies[i]?.[1] ?? 0));
+        lifoSeq.set(a.index, sequences[i]!);
       });
     }
 
@@ -646,10 +643,14 @@ export class TaskEngine {
     if (keyedIds.length) {
       const [tasks, submissions] = await Promise.all([
         this.store.getMany(keyedIds),
-        this.redis.pipeline(keyedIds.map((id) => ['hget', this.keys.task(id), 'submission'])).exec(),
+        Promise.all(
+          inOneWrite(this.redis, () =>
+            keyedIds.map((id) => this.redis.hget(this.keys.task(id), 'submission')),
+          ),
+        ),
       ]);
       tasks.forEach((task, i) => {
-        if (task) stored.set(task.id, { task, submission: (submissions?.[i]?.[1] as string | null) ?? null });
+        if (task) stored.set(task.id, { task, submission: submissions[i] ?? null });
       });
     }
     for (const a of accepted) {
@@ -753,8 +754,10 @@ export class TaskEngine {
   ): Promise<void> {
     const ids = [...new Set(accepted.flatMap((a) => a.data.dependsOn ?? []))];
     if (ids.length === 0) return;
-    const replies = (await this.redis.pipeline(ids.map((id) => ['exists', this.keys.task(id)])).exec()) ?? [];
-    const missing = new Set(ids.filter((_, i) => replies[i]?.[1] !== 1));
+    const found = await Promise.all(
+      inOneWrite(this.redis, () => ids.map((id) => this.redis.exists(this.keys.task(id)))),
+    );
+    const missing = new Set(ids.filter((_, i) => found[i] !== 1));
     if (missing.size === 0) return;
     for (const a of accepted) {
       const fields: FieldError[] = (a.data.dependsOn ?? []).flatMap((id, n) =>

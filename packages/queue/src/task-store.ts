@@ -7,6 +7,7 @@ import {
   ValidationError,
 } from '@taskplane/core';
 import type { Redis } from 'ioredis';
+import { inOneWrite } from './one-write';
 import { parseTaskRecord } from './task-record';
 
 /** A page of tasks, newest first. `nextCursor` is null on the last page. */
@@ -127,10 +128,17 @@ export class TaskStore {
 
   async getMany(ids: string[]): Promise<(Task | null)[]> {
     if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.keys.task(id));
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([error, hash]) => (error ? null : parseTaskRecord(hash as Record<string, string>)));
+    const hashes = await Promise.all(
+      inOneWrite(this.redis, () =>
+        ids.map((id) =>
+          this.redis.hgetall(this.keys.task(id)).then(
+            (hash) => hash,
+            () => null,
+          ),
+        ),
+      ),
+    );
+    return hashes.map((hash) => (hash ? parseTaskRecord(hash) : null));
   }
 
   /** The children a task fanned out, oldest first. */
@@ -162,9 +170,7 @@ export class TaskStore {
     const all = this.indexesOf(filter);
     if (all.length === 0) return { index: this.keys.indexAll, size: Number.POSITIVE_INFINITY, all };
     if (all.length === 1) return { index: all[0]!, size: Number.POSITIVE_INFINITY, all };
-    const pipeline = this.redis.pipeline();
-    for (const key of all) pipeline.zcard(key);
-    const sizes = ((await pipeline.exec()) ?? []).map(([, n]) => Number(n));
+    const sizes = await Promise.all(inOneWrite(this.redis, () => all.map((key) => this.redis.zcard(key))));
     let best = 0;
     for (let i = 1; i < sizes.length; i++) if (sizes[i]! < sizes[best]!) best = i;
     return { index: all[best]!, size: sizes[best]!, all };
@@ -211,10 +217,12 @@ export class TaskStore {
     // A page after a cursor whose task is still in the index starts right after it, by rank: no
     // re-reading of the cursor's own millisecond, no second round to fill the page.
     if (after && (all.length === 1 || size > INTERSECT_MAX)) {
-      const replies =
-        (await this.redis.pipeline().zrevrank(index, after.id).zscore(index, after.id).exec()) ?? [];
-      const rank = replies[0]?.[1];
-      const score = replies[1]?.[1];
+      const [rank, score] = await Promise.all(
+        inOneWrite(
+          this.redis,
+          () => [this.redis.zrevrank(index, after.id), this.redis.zscore(index, after.id)] as const,
+        ),
+      );
       if (typeof rank === 'number' && Number(score) === after.score) {
         const lo = typeof min === 'number' ? min : Number.NEGATIVE_INFINITY;
         for (let from = rank + 1; ; from += batch) {

@@ -17,6 +17,7 @@ import {
   workflowGraphErrors,
 } from '@taskplane/core';
 import type { Redis } from 'ioredis';
+import { inOneWrite } from './one-write';
 import type { TaskEngine } from './task-engine';
 import type { TaskStore } from './task-store';
 
@@ -185,12 +186,12 @@ export class WorkflowService {
         exhausted = true;
         break;
       }
-      const pipeline = this.redis.pipeline();
-      for (const id of ids) pipeline.hgetall(this.keys.workflow(id));
-      const replies = (await pipeline.exec()) ?? [];
+      const hashes = await Promise.all(
+        inOneWrite(this.redis, () => ids.map((id) => this.redis.hgetall(this.keys.workflow(id)))),
+      );
       let i = 0;
       for (; i < ids.length && workflows.length < first; i++) {
-        const workflow = parseWorkflow((replies[i]?.[1] ?? {}) as Record<string, string>);
+        const workflow = parseWorkflow(hashes[i] ?? {});
         if (!workflow) continue;
         if (filter.status?.length && !filter.status.includes(workflow.status)) continue;
         if (filter.name && workflow.name !== filter.name) continue;
