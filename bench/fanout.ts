@@ -32,6 +32,7 @@ import {
   FANOUT_CHANNEL,
   fmt,
   percentile,
+  processCpuMs,
   processRssKb,
   RUNS,
   SUCCEEDED_DOCUMENT,
@@ -69,6 +70,8 @@ interface Outcome {
   lastP50: number[];
   firstRunLast: number[];
   rssPerSocketKb: number;
+  /** Server process CPU (utime + stime) over the measured events ÷ events, ms: steadier than wall time on a shared machine. */
+  cpuPerEventMs: number;
 }
 
 /** The next `all <at> <last>` line of each client, in order; a cursor per client. */
@@ -125,6 +128,7 @@ async function measure(name: string, system: System): Promise<Outcome> {
     }
     const rssAfter = processRssKb(system.pid);
     await system.afterWarmUp?.();
+    const cpuBefore = processCpuMs(system.pid);
     const lastP50: number[] = [];
     let firstRunLast: number[] = [];
     for (let run = 0; run < RUNS; run++) {
@@ -138,7 +142,8 @@ async function measure(name: string, system: System): Promise<Outcome> {
       if (run === 0) firstRunLast = lasts;
       lastP50.push(percentile(lasts, 50));
     }
-    return { lastP50, firstRunLast, rssPerSocketKb: (rssAfter - rssBefore) / sockets };
+    const cpuPerEventMs = (processCpuMs(system.pid) - cpuBefore) / (RUNS * events);
+    return { lastP50, firstRunLast, rssPerSocketKb: (rssAfter - rssBefore) / sockets, cpuPerEventMs };
   } finally {
     await Promise.all(children.map((c) => c.stop()));
     await system.stop();
@@ -201,7 +206,7 @@ try {
         name === 'taskplane' ? await taskplane() : await rawSystem(name as 'ws' | 'graphql-ws'),
       );
       console.log(
-        `  ${name}: last receipt p50 per run ${outcome.lastP50.map((n) => fmt(n, 1)).join(', ')} ms (first run ${outcome.firstRunLast.map((n) => fmt(n, 0)).join(', ')}); RSS per socket ${fmt(outcome.rssPerSocketKb, 2)} KB`,
+        `  ${name}: last receipt p50 per run ${outcome.lastP50.map((n) => fmt(n, 1)).join(', ')} ms (first run ${outcome.firstRunLast.map((n) => fmt(n, 0)).join(', ')}); RSS per socket ${fmt(outcome.rssPerSocketKb, 2)} KB; server CPU per event ${fmt(outcome.cpuPerEventMs, 1)} ms`,
       );
     }
   } else {
@@ -210,6 +215,9 @@ try {
     const ours = await measure('taskplane', await taskplane());
     console.log(
       `  last receipt, first run's events (ms): taskplane ${ours.firstRunLast.map((n) => fmt(n, 0)).join(', ')}; ws ${bare.firstRunLast.map((n) => fmt(n, 0)).join(', ')}; graphql-ws ${plain.firstRunLast.map((n) => fmt(n, 0)).join(', ')}`,
+    );
+    console.log(
+      `  server CPU per event (ms): taskplane API ${fmt(ours.cpuPerEventMs, 1)}; ws ${fmt(bare.cpuPerEventMs, 1)}; graphql-ws ${fmt(plain.cpuPerEventMs, 1)}`,
     );
     const note = `${fmt(sockets, 0)} sockets over ${clientProcesses} client processes, ${events} events per run, servers measured one after another`;
     emit([
