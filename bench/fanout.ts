@@ -17,6 +17,11 @@
  * the first connection, divided by the sockets.
  *
  *   node --import tsx bench/fanout.ts [--sockets 5000] [--clients 2] [--events 5] [--runs 3]
+ *     [--only taskplane,ws,graphql-ws] [--profile DIR]
+ *
+ * `--only` measures some of the servers (and prints their figures without emitting the table's);
+ * `--profile DIR` writes a CPU profile of the API (and worker) processes into DIR (bench/fanout-profile.mjs) and writes one heap snapshot there
+ * after the warm-up (every socket subscribed and idle), for looking at where the fan-out goes.
  */
 import { createRedis } from '@taskplane/core';
 import { emit } from './figure';
@@ -27,6 +32,7 @@ import {
   FANOUT_CHANNEL,
   fmt,
   percentile,
+  processCpuMs,
   processRssKb,
   RUNS,
   SUCCEEDED_DOCUMENT,
@@ -39,6 +45,12 @@ import {
 const sockets = arg('sockets', 5000);
 const clientProcesses = arg('clients', 2);
 const events = arg('events', 5);
+const stringArg = (name: string): string | null => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? (process.argv[at + 1] ?? null) : null;
+};
+const only = stringArg('only')?.split(',') ?? null;
+const profileDir = stringArg('profile');
 const server = await benchRedis();
 const publisher = createRedis({ url: server.url, role: 'worker' });
 
@@ -47,6 +59,8 @@ interface System {
   pid: number;
   protocol: 'ws' | 'graphql-ws';
   document: string;
+  /** Called once every socket is subscribed and the warm-up is over. */
+  afterWarmUp?(): Promise<void>;
   trigger(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -56,6 +70,8 @@ interface Outcome {
   lastP50: number[];
   firstRunLast: number[];
   rssPerSocketKb: number;
+  /** Server process CPU (utime + stime) over the measured events ÷ events, ms: steadier than wall time on a shared machine. */
+  cpuPerEventMs: number;
 }
 
 /** The next `all <at> <last>` line of each client, in order; a cursor per client. */
@@ -111,6 +127,8 @@ async function measure(name: string, system: System): Promise<Outcome> {
       if ((await next(5000)) !== null) warm++;
     }
     const rssAfter = processRssKb(system.pid);
+    await system.afterWarmUp?.();
+    const cpuBefore = processCpuMs(system.pid);
     const lastP50: number[] = [];
     let firstRunLast: number[] = [];
     for (let run = 0; run < RUNS; run++) {
@@ -124,7 +142,8 @@ async function measure(name: string, system: System): Promise<Outcome> {
       if (run === 0) firstRunLast = lasts;
       lastP50.push(percentile(lasts, 50));
     }
-    return { lastP50, firstRunLast, rssPerSocketKb: (rssAfter - rssBefore) / sockets };
+    const cpuPerEventMs = (processCpuMs(system.pid) - cpuBefore) / (RUNS * events);
+    return { lastP50, firstRunLast, rssPerSocketKb: (rssAfter - rssBefore) / sockets, cpuPerEventMs };
   } finally {
     await Promise.all(children.map((c) => c.stop()));
     await system.stop();
@@ -147,7 +166,13 @@ async function rawSystem(kind: 'ws' | 'graphql-ws'): Promise<System> {
 }
 
 async function taskplane(): Promise<System> {
-  const stack = await startStack(server.url);
+  const env: Record<string, string> = profileDir
+    ? {
+        NODE_OPTIONS: `--import=${new URL('./fanout-profile.mjs', import.meta.url).pathname} --diagnostic-dir=${profileDir} --heapsnapshot-signal=SIGUSR2`,
+        BENCH_PROFILE_DIR: profileDir,
+      }
+    : {};
+  const stack = await startStack(server.url, { env });
   return {
     url: stack.wsUrl,
     pid: stack.api.pid,
@@ -157,41 +182,69 @@ async function taskplane(): Promise<System> {
       await submitNoops(stack.graphqlUrl, 1);
     },
     stop: () => stack.stop(),
+    afterWarmUp: profileDir
+      ? async () => {
+          const { readdirSync } = await import('node:fs');
+          const snapshots = () => readdirSync(profileDir).filter((f) => f.endsWith('.heapsnapshot')).length;
+          const before = snapshots();
+          process.kill(stack.api.pid, 'SIGUSR2');
+          for (let i = 0; i < 600 && snapshots() === before; i++)
+            await new Promise((r) => setTimeout(r, 100));
+          // The file appears when writing starts; give the writer time to finish before timing again.
+          await new Promise((r) => setTimeout(r, 5000));
+        }
+      : undefined,
   };
 }
 
+const wanted = (name: string) => only === null || only.includes(name);
 try {
-  const bare = await measure('bare ws', await rawSystem('ws'));
-  const plain = await measure('plain graphql-ws', await rawSystem('graphql-ws'));
-  const ours = await measure('taskplane', await taskplane());
-  console.log(
-    `  last receipt, first run's events (ms): taskplane ${ours.firstRunLast.map((n) => fmt(n, 0)).join(', ')}; ws ${bare.firstRunLast.map((n) => fmt(n, 0)).join(', ')}; graphql-ws ${plain.firstRunLast.map((n) => fmt(n, 0)).join(', ')}`,
-  );
-  const note = `${fmt(sockets, 0)} sockets over ${clientProcesses} client processes, ${events} events per run, servers measured one after another`;
-  emit([
-    {
-      order: 9,
-      figure: `one event to ${fmt(sockets, 0)} graphql-ws sockets, handler finish to last receipt, p50`,
-      unit: 'ms',
-      ours: ours.lastP50,
-      raw: bare.lastP50,
-      rawLabel: 'bare `ws` broadcast',
-      goal: { kind: 'ratio<=', value: 1.5 },
-      rawAside: { label: 'plain graphql-ws', unit: 'ms', values: plain.lastP50 },
-      note,
-    },
-    {
-      order: 10,
-      figure: `RSS per idle subscription, ${fmt(sockets, 0)} sockets`,
-      unit: 'KB',
-      ours: [ours.rssPerSocketKb],
-      raw: [bare.rssPerSocketKb],
-      rawLabel: 'bare `ws`',
-      goal: { kind: 'ratio<=', value: 2 },
-      rawAside: { label: 'plain graphql-ws', unit: 'KB', values: [plain.rssPerSocketKb] },
-      note: 'one sample per server: (RSS with every socket subscribed − RSS before) ÷ sockets',
-    },
-  ]);
+  if (only !== null) {
+    for (const name of ['ws', 'graphql-ws', 'taskplane'].filter(wanted)) {
+      const outcome = await measure(
+        name,
+        name === 'taskplane' ? await taskplane() : await rawSystem(name as 'ws' | 'graphql-ws'),
+      );
+      console.log(
+        `  ${name}: last receipt p50 per run ${outcome.lastP50.map((n) => fmt(n, 1)).join(', ')} ms (first run ${outcome.firstRunLast.map((n) => fmt(n, 0)).join(', ')}); RSS per socket ${fmt(outcome.rssPerSocketKb, 2)} KB; server CPU per event ${fmt(outcome.cpuPerEventMs, 1)} ms`,
+      );
+    }
+  } else {
+    const bare = await measure('bare ws', await rawSystem('ws'));
+    const plain = await measure('plain graphql-ws', await rawSystem('graphql-ws'));
+    const ours = await measure('taskplane', await taskplane());
+    console.log(
+      `  last receipt, first run's events (ms): taskplane ${ours.firstRunLast.map((n) => fmt(n, 0)).join(', ')}; ws ${bare.firstRunLast.map((n) => fmt(n, 0)).join(', ')}; graphql-ws ${plain.firstRunLast.map((n) => fmt(n, 0)).join(', ')}`,
+    );
+    console.log(
+      `  server CPU per event (ms): taskplane API ${fmt(ours.cpuPerEventMs, 1)}; ws ${fmt(bare.cpuPerEventMs, 1)}; graphql-ws ${fmt(plain.cpuPerEventMs, 1)}`,
+    );
+    const note = `${fmt(sockets, 0)} sockets over ${clientProcesses} client processes, ${events} events per run, servers measured one after another`;
+    emit([
+      {
+        order: 9,
+        figure: `one event to ${fmt(sockets, 0)} graphql-ws sockets, handler finish to last receipt, p50`,
+        unit: 'ms',
+        ours: ours.lastP50,
+        raw: bare.lastP50,
+        rawLabel: 'bare `ws` broadcast',
+        goal: { kind: 'ratio<=', value: 1.5 },
+        rawAside: { label: 'plain graphql-ws', unit: 'ms', values: plain.lastP50 },
+        note,
+      },
+      {
+        order: 10,
+        figure: `RSS per idle subscription, ${fmt(sockets, 0)} sockets`,
+        unit: 'KB',
+        ours: [ours.rssPerSocketKb],
+        raw: [bare.rssPerSocketKb],
+        rawLabel: 'bare `ws`',
+        goal: { kind: 'ratio<=', value: 2 },
+        rawAside: { label: 'plain graphql-ws', unit: 'KB', values: [plain.rssPerSocketKb] },
+        note: 'one sample per server: (RSS with every socket subscribed − RSS before) ÷ sockets',
+      },
+    ]);
+  }
 } finally {
   publisher.disconnect();
   await server.stop();

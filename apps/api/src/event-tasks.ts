@@ -1,5 +1,5 @@
 import type { Task, TaskEvent } from '@taskplane/core';
-import type { EventFeed } from '@taskplane/events';
+import type { EventFeed, FeedListener } from '@taskplane/events';
 import type { TaskStore } from '@taskplane/queue';
 import DataLoader from 'dataloader';
 
@@ -84,5 +84,10 @@ class PrefetchingFeed implements EventFeed {
 
   peek(count: number): readonly TaskEvent[] {
     return this.feed.peek(count);
+  }
+
+  // Listened-to events are executed as they come, which loads their tasks: nothing to load ahead.
+  listen(listener: FeedListener | null): boolean {
+    return this.feed.listen?.(listener) ?? false;
   }
 }

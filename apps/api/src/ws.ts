@@ -1,13 +1,15 @@
 import type { Server } from 'node:http';
 import { isTaskplaneError, type Logger } from '@taskplane/core';
-import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { authenticate, type Caller } from './auth/authenticate';
 import type { Services } from './context';
 import type { ApiMetrics } from './metrics';
 import { resolveOperation } from './persisted-operations';
+import { PushedOperation } from './pushed-operation';
 import type { RateLimiter } from './rate-limit';
+import { sharedResultsOf } from './shared-subscriptions';
 import { type GraphQLServer, originAllowed } from './yoga';
 
 type SocketExtra = {
@@ -120,13 +122,16 @@ export function attachWebSocket(
       },
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
-      onOperation: (ctx, id, _payload, _args, result) => {
-        if (Symbol.asyncIterator in (result as object)) {
-          ctx.extra.live ??= new Set();
-          ctx.extra.live.add(id);
-          metrics.subscriptions.inc();
-        }
-        return result;
+      onOperation: (ctx, id, _payload, args, result) => {
+        if (!(Symbol.asyncIterator in (result as object))) return result;
+        ctx.extra.live ??= new Set();
+        ctx.extra.live.add(id);
+        metrics.subscriptions.inc();
+        // Results of the shared execution are written straight to the socket (see PushedOperation).
+        const shared = sharedResultsOf(args.contextValue);
+        if (!shared) return result;
+        const pulled = (result as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]();
+        return new PushedOperation(ctx.extra.socket, id, shared, pulled);
       },
       onComplete: (ctx, id) => {
         if (ctx.extra.live?.delete(id)) metrics.subscriptions.dec();

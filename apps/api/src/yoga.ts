@@ -48,6 +48,7 @@ export function originAllowed(origin: string | null, allowed: string[], host: st
 export function createGraphQL(services: Services, metrics: ApiMetrics, limiter: RateLimiter, logger: Logger) {
   const { api, mode } = services.config;
   const production = mode === 'production';
+  const maskError = createMaskError(logger, production);
   const countErrors: Plugin = {
     onExecutionResult({ result }) {
       const results = result && 'errors' in result ? [result] : [];
@@ -73,7 +74,7 @@ export function createGraphQL(services: Services, metrics: ApiMetrics, limiter: 
     maxAliasesPlugin({ n: api.max_aliases }),
     costLimitPlugin({ maxCost: api.max_cost, ignoreIntrospection: true }),
     countErrors,
-    useSharedSubscriptionExecution(() => metrics.executions.inc()),
+    useSharedSubscriptionExecution(() => metrics.executions.inc(), maskError),
   ];
   if (production) plugins.push(blockFieldSuggestionsPlugin(), disableIntrospection());
   if (services.persisted) plugins.unshift(persistedOperationsPlugin(services.persisted, api.persisted_only));
@@ -95,7 +96,7 @@ export function createGraphQL(services: Services, metrics: ApiMetrics, limiter: 
           ? logger.debug(args.map(String).join(' '))
           : logger.error(args.map(String).join(' ')),
     },
-    maskedErrors: { maskError: createMaskError(logger, production) },
+    maskedErrors: { maskError },
     cors: (request) => {
       const origin = request.headers.get('origin');
       if (!originAllowed(origin, api.allowed_origins, request.headers.get('host'))) return false;

@@ -32,6 +32,21 @@ export interface EventFeed extends AsyncIterableIterator<TaskEvent> {
    * for what comes next (the API loads the tasks of upcoming events in one round trip).
    */
   peek(count: number): readonly TaskEvent[];
+  /**
+   * Hand live events straight to `listener` as the hub dispatches them, instead of queueing them
+   * for `next()`: a fan-out to thousands of subscribers then costs one call per subscriber, not a
+   * chain of promises each. Succeeds (returns true) only while nothing is waiting to be taken and
+   * the feed is live (not replaying), so order is kept: what `next()` would have returned comes
+   * first. `listen(null)` stops; later events queue for `next()` again (up to `maxBuffered`).
+   * When the feed ends while listened to, `listener.end()` is called: call `next()` for the outcome.
+   */
+  listen?(listener: FeedListener | null): boolean;
+}
+
+/** Where a listened-to feed's events go (see `EventFeed.listen`). */
+export interface FeedListener {
+  event(event: TaskEvent): void;
+  end(): void;
 }
 
 interface Subscriber {
@@ -192,6 +207,7 @@ class Subscription implements EventFeed, Subscriber {
   /** Live copies of events at or before this were read by the replay; null once past it. */
   private overlap: Cursor | null = null;
   private pulling: Promise<void> | null = null;
+  private listener: FeedListener | null = null;
 
   constructor(
     private readonly hub: EventHub,
@@ -234,6 +250,11 @@ class Subscription implements EventFeed, Subscriber {
       if (compareCursors(event.cursor, this.overlap) <= 0) return;
       this.overlap = null;
     }
+    if (this.listener) {
+      this.hub.delivered++;
+      this.listener.event(event);
+      return;
+    }
     if (this.waiting && this.size === 0) {
       this.hub.delivered++;
       this.settle({ value: event, done: false });
@@ -257,6 +278,24 @@ class Subscription implements EventFeed, Subscriber {
     this.queue.length = 0;
     this.head = 0;
     if (this.waiting) this.settle({ value: undefined, done: true });
+    this.endListener();
+  }
+
+  private endListener(): void {
+    const listener = this.listener;
+    this.listener = null;
+    listener?.end();
+  }
+
+  listen(listener: FeedListener | null): boolean {
+    if (listener === null) {
+      this.listener = null;
+      return true;
+    }
+    if (this.closed || this.failure || this.readCursor !== null || this.waiting || this.size > 0)
+      return false;
+    this.listener = listener;
+    return true;
   }
 
   peek(count: number): readonly TaskEvent[] {

@@ -1,0 +1,113 @@
+import type { ExecutionResult } from 'graphql';
+import { MessageType } from 'graphql-ws';
+import type { WebSocket } from 'ws';
+import type { ResultSink, SharedResults } from './shared-subscriptions';
+
+/**
+ * Bytes a socket may have waiting to be written before its subscriptions stop being pushed to:
+ * past it, a subscription's events wait in its feed (bounded there, `SubscriberTooSlowError`
+ * past `MAX_BUFFERED`) and go out one at a time as the socket drains, as graphql-ws sends them.
+ */
+export const SOCKET_HIGH_WATER = 256 * 1024;
+
+const CLOSE = Buffer.from('}');
+/** A Buffer goes out as a binary frame unless told otherwise; graphql-ws messages are text. */
+const TEXT = { binary: false } as const;
+
+/**
+ * A subscription over graphql-ws whose results are written to the socket as the fan-out computes
+ * them, not pulled one at a time through graphql-ws's loop: for one event to thousands of sockets,
+ * one loop of writes of the same payload bytes (behind each subscription's own id), instead of a
+ * chain of promises, a `JSON.stringify` and a wait for the write per socket.
+ *
+ * graphql-ws still runs the subscription (ids, `complete`, errors, the end): it iterates this,
+ * and gets nothing while results are pushed. When the socket is full (`SOCKET_HIGH_WATER`), or the
+ * feed has events waiting or is replaying, `next()` returns results pulled through Yoga's envelope
+ * and graphql-ws sends them, waiting for each write; pushing starts again once caught up. Either
+ * way every result goes out once, in order.
+ */
+export class PushedOperation implements AsyncIterableIterator<ExecutionResult>, ResultSink {
+  private readonly prefix: Buffer;
+  private wake: (() => void) | null = null;
+  /** Resolves when the write that crossed the high-water mark has been flushed. */
+  private draining: Promise<void> | null = null;
+  private drained: (() => void) | null = null;
+  private done = false;
+
+  constructor(
+    private readonly socket: WebSocket,
+    id: string,
+    private readonly shared: SharedResults,
+    /** The same results through Yoga's envelope, for pulling. */
+    private readonly pulled: AsyncIterator<ExecutionResult>,
+  ) {
+    this.prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"${MessageType.Next}","payload":`);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    for (;;) {
+      if (this.done) return { done: true, value: undefined };
+      if (this.draining) {
+        await this.draining;
+        this.draining = null;
+        continue;
+      }
+      if (this.shared.push(this)) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        continue;
+      }
+      return await this.pulled.next();
+    }
+  }
+
+  deliver(_result: ExecutionResult, payload: Buffer): void {
+    if (this.done || this.socket.readyState !== this.socket.OPEN) return;
+    const frame = Buffer.allocUnsafe(this.prefix.length + payload.length + 1);
+    this.prefix.copy(frame, 0);
+    payload.copy(frame, this.prefix.length);
+    CLOSE.copy(frame, frame.length - 1);
+    if (this.socket.bufferedAmount + frame.length <= SOCKET_HIGH_WATER) {
+      this.socket.send(frame, TEXT);
+      return;
+    }
+    // Full: this subscription's next events wait in its feed until this frame is written.
+    if (this.draining) this.socket.send(frame, TEXT);
+    else
+      this.draining = new Promise<void>((resolve) => {
+        this.drained = resolve;
+        this.socket.send(frame, TEXT, () => this.drain());
+      });
+    this.shared.stop();
+  }
+
+  private drain(): void {
+    const drained = this.drained;
+    this.drained = null;
+    drained?.();
+  }
+
+  resume(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    this.done = true;
+    this.shared.stop();
+    this.resume();
+    this.drain();
+    return (await this.pulled.return?.()) ?? { done: true, value: undefined };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.return();
+    throw error;
+  }
+}
