@@ -197,7 +197,8 @@ describe('live events through connection faults', () => {
     await everyEventOnce(2_000, async (submitted) => {
       if (submitted === 400 || submitted === 1_200)
         kills.push(Number(await admin.client('KILL', 'TYPE', 'pubsub')));
-      if (submitted === 800 || submitted === 1_600) kills.push(await killClients((n) => n === 'events-tail'));
+      if (submitted === 800 || submitted === 1_600)
+        kills.push(await killClients((n) => n.startsWith('events-tail:')));
     });
     // The API's tail was there to kill, both times.
     expect(kills[1]).toBe(1);

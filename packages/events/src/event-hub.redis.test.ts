@@ -21,10 +21,10 @@ afterEach(async () => {
   redis = null;
 });
 
-async function setUp(): Promise<EventHub> {
+async function setUp(idleMs?: number): Promise<EventHub> {
   keys = new Keys(`tptest-hub-${randomBytes(4).toString('hex')}`);
   redis = createRedis({ url: REDIS_URL, role: 'worker' });
-  hub = new EventHub(REDIS_URL, keys, redis, logger);
+  hub = new EventHub(REDIS_URL, keys, redis, logger, idleMs);
   await hub.start();
   return hub;
 }
@@ -65,7 +65,44 @@ async function take(feed: EventFeed, n: number): Promise<TaskEvent[]> {
   return out;
 }
 
+/** Whether the hub's tail connection is blocked reading the stream now (CLIENT LIST flags). */
+async function tailReading(): Promise<boolean> {
+  const list = (await redis!.client('LIST')) as string;
+  const line = list.split('\n').find((l) => l.includes(` name=events-tail:${keys.prefix} `));
+  return line !== undefined && / flags=b /.test(line);
+}
+
 describe('EventHub', () => {
+  it('stops reading the stream while no subscription is open, and resumes gaplessly for the next', async () => {
+    await setUp(50);
+    const first = await hub!.subscribe();
+    await write(2);
+    expect((await take(first, 2)).map((e) => e.data)).toEqual([{ n: written - 2 }, { n: written - 1 }]);
+    first.close();
+    await new Promise((r) => setTimeout(r, 200));
+    // One more event releases the read that was blocked when the last subscription ended.
+    await write(1);
+    await new Promise((r) => setTimeout(r, 200));
+    const before = await logCursors();
+    let idle = true;
+    for (let i = 0; i < 5 && idle; i++) {
+      idle = !(await tailReading());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(idle).toBe(true);
+    // Events written while nobody listened are there for a resume; new ones come live.
+    await write(3);
+    const resumed = await hub!.subscribe({ after: before.at(-1)! });
+    const live = await hub!.subscribe();
+    await write(2);
+    const got = await take(resumed, 5);
+    expect(got.map((e) => e.cursor)).toEqual((await logCursors()).slice(before.length));
+    expect((await take(live, 2)).map((e) => e.cursor)).toEqual(got.slice(3).map((e) => e.cursor));
+    expect(await tailReading()).toBe(true);
+    resumed.close();
+    live.close();
+  });
+
   it('replays a long log in order, holding one chunk at a time', async () => {
     await setUp();
     for (let i = 0; i < 20; i++) await write(1_000);

@@ -70,6 +70,13 @@ export const REPLAY_CHUNK = 500;
 
 /** Entries the tail reads per `XREAD`: a burst one subscriber must absorb fits well in `MAX_BUFFERED`. */
 const TAIL_COUNT = 500;
+/**
+ * How long the hub keeps reading the event stream after its last subscription ended. Reading
+ * with no one to give events to cost an API process a blocking read per projection call (each
+ * submit's events woke it): about a tenth of its CPU per submit. A client that reconnects within
+ * this keeps the tail as it was.
+ */
+const IDLE_MS = 5_000;
 
 /** The error a subscriber gets when it reads too slowly; resuming from its last cursor recovers. */
 export class SubscriberTooSlowError extends TaskplaneError {
@@ -98,6 +105,9 @@ export class EventHub {
   readonly ends = new Set<Subscription>();
   private tail: StreamTail | null = null;
   private starting: Promise<void> | null = null;
+  private following: Promise<void> | null = null;
+  private unfollow: (() => void) | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
   /**
    * The cursor of the last event the tail dispatched: live subscribers get everything after it.
    * @internal
@@ -113,25 +123,56 @@ export class EventHub {
     /** A regular connection for replays and stream facts. */
     redis: Redis,
     private readonly logger: Logger,
+    /** How long to keep reading with no subscription open (tests shorten it). */
+    private readonly idleMs = IDLE_MS,
   ) {
     this.logger = logger.child({ component: 'event-hub' });
     this.log = new EventLog(redis, keys);
   }
 
-  /** Start following the event stream from now; idempotent. */
+  /**
+   * Open the tail and follow the event stream from now; idempotent. The hub stops reading while
+   * no subscription is open (after `IDLE_MS`) and follows again, from then, for the next one.
+   */
   start(): Promise<void> {
     this.starting ??= (async () => {
-      this.dispatched = await this.log.lastGeneratedId();
       this.tail = new StreamTail({
         redisUrl: this.redisUrl,
-        name: 'events-tail',
+        name: `events-tail:${this.keys.prefix}`,
         logger: this.logger,
         count: TAIL_COUNT,
       });
-      this.tail.follow(this.keys.events, this.dispatched, (entries) => this.dispatch(entries));
-      this.logger.debug({ stream: this.keys.events, after: this.dispatched }, 'following live events');
+      await this.follow();
+      this.released();
     })();
     return this.starting;
+  }
+
+  /** Follow the stream from its last event, unless following already. */
+  private follow(): Promise<void> {
+    this.following ??= (async () => {
+      const after = await this.log.lastGeneratedId();
+      // With no subscription open nothing was dispatched since the last event this hub followed.
+      this.dispatched = after;
+      const unfollow = this.tail!.follow(this.keys.events, after, (entries) => this.dispatch(entries));
+      this.unfollow = unfollow;
+      this.logger.debug({ stream: this.keys.events, after }, 'following live events');
+    })();
+    return this.following;
+  }
+
+  /** A subscription ended (or none began): stop reading after `IDLE_MS` if none is open by then. */
+  released(): void {
+    if (this.ends.size > 0 || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.ends.size > 0 || !this.unfollow) return;
+      this.unfollow();
+      this.unfollow = null;
+      this.following = null;
+      this.logger.debug('no subscriptions: not reading the event stream');
+    }, this.idleMs);
+    this.idleTimer.unref();
   }
 
   private dispatch(entries: StreamEntry[]): void {
@@ -168,6 +209,11 @@ export class EventHub {
    */
   async subscribe(options: SubscribeOptions = {}): Promise<EventFeed> {
     await this.start();
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+    await this.follow();
     if (options.after) await this.log.assertResumable(parseCursor(options.after));
     const subscription = new Subscription(
       this,
@@ -184,9 +230,13 @@ export class EventHub {
     await this.starting?.catch(() => {});
     for (const subscription of this.ends) subscription.close();
     this.groups.clear();
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
     await this.tail?.stop();
     this.tail = null;
     this.starting = null;
+    this.following = null;
+    this.unfollow = null;
   }
 }
 
@@ -274,6 +324,7 @@ class Subscription implements EventFeed, Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.hub.ends.delete(this);
+    this.hub.released();
     this.remove?.();
     this.queue.length = 0;
     this.head = 0;
