@@ -5,7 +5,11 @@
  * `--rate` events a second (each task: submitted, started, succeeded) for `--seconds` per run.
  * Counts long tasks over 50 ms (PerformanceObserver 'longtask') per run. No raw part.
  *
- *   node --import tsx bench/console.ts [--rate 1000] [--seconds 30] [--runs 3]
+ *   node --import tsx bench/console.ts [--rate 1000] [--seconds 30] [--runs 3] [--trace FILE [--trace-js]]
+ *
+ * `--trace FILE` records a Chromium performance trace of the measured runs (the timeline; with
+ * `--trace-js` V8's CPU samples too), for DevTools' Performance panel or a script. Tracing costs
+ * main-thread time (the CPU samples a lot), so the long-task counts of a traced run run high.
  */
 import { freePort } from '@taskplane/core';
 import { type BrowserSession, launchBrowser } from '../test/helpers/browser';
@@ -19,6 +23,17 @@ const rate = arg('rate', 1000);
 const seconds = arg('seconds', 30);
 const EVENTS_PER_TASK = 3;
 const TICK_MS = 30;
+const traceIndex = process.argv.indexOf('--trace');
+const traceFile = traceIndex > 0 ? process.argv[traceIndex + 1] : undefined;
+const TRACE_CATEGORIES = [
+  ...(process.argv.includes('--trace-js') ? ['disabled-by-default-v8.cpu_profiler'] : []),
+  'devtools.timeline',
+  'disabled-by-default-devtools.timeline',
+  'disabled-by-default-devtools.timeline.frame',
+  'v8.execute',
+  'disabled-by-default-v8.gc',
+  'blink.user_timing',
+];
 const perTick = Math.max(1, Math.round((rate / EVENTS_PER_TASK) * (TICK_MS / 1000)));
 
 function startLongTaskObserver(page: Page): Promise<void> {
@@ -74,6 +89,7 @@ try {
   await takeLongTasks(page);
   const counts: number[] = [];
   const worst: number[] = [];
+  if (traceFile) await browser.browser.startTracing(page, { path: traceFile, categories: TRACE_CATEGORIES });
   for (let run = 0; run < RUNS; run++) {
     const tasks = await openLoop(seconds * 1000, stack.graphqlUrl);
     const longTasks = (await takeLongTasks(page)).filter((d) => d > 50);
@@ -82,6 +98,10 @@ try {
     console.log(
       `  run ${run + 1}/${RUNS}: ${fmt(tasks, 0)} tasks (~${fmt((tasks * EVENTS_PER_TASK) / seconds, 0)} events/s); long tasks > 50 ms: ${longTasks.length} (${longTasks.map((d) => fmt(d, 0)).join(', ') || 'none'} ms)`,
     );
+  }
+  if (traceFile) {
+    await browser.browser.stopTracing();
+    console.log(`trace: ${traceFile}`);
   }
   if (browser.pageErrors.length)
     console.log(`page errors: ${browser.pageErrors.map((e) => e.message).join('; ')}`);

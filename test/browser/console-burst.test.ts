@@ -85,6 +85,20 @@ describe('console under a burst of events', () => {
     expect(await streamCounts(page)).toEqual({ received: expected, buffered: 0 });
     expect(await rowCount(list)).toBe(expected);
     await stack.browser.screenshot('console-tasks-burst');
+
+    // Rows are slots the list refills as it scrolls: at the very bottom, the oldest events show,
+    // the sleeper's submitted then started, in order and each once.
+    await list.evaluate((viewport) => {
+      viewport.scrollTop = viewport.scrollHeight;
+    });
+    const rows = list.getByTestId('stream-row');
+    await expect
+      .poll(async () => (await rows.last().getAttribute('data-task-id')) ?? '', BURST_TIMEOUT)
+      .toBe(sleeper);
+    const tail = await rows.evaluateAll((elements) =>
+      elements.slice(-2).map((row) => `${row.getAttribute('data-task-id')} ${row.getAttribute('data-kind')}`),
+    );
+    expect(tail).toEqual([`${sleeper} STARTED`, `${sleeper} SUBMITTED`]);
     expect(stack.browser.pageErrors).toEqual([]);
 
     // The sleeper's submitted and started events are gone from the log; its timeline says so.

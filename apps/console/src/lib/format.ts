@@ -8,9 +8,21 @@ const timeFormat = new Intl.DateTimeFormat(undefined, {
 });
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
+// Times by their second: a live list redraws the same few seconds in every row, every frame.
+const timeCache = new Map<string, string>();
+const TIME_CACHE_SIZE = 256;
+
 /** `14:03:07` */
 export function time(iso: string): string {
-  return timeFormat.format(new Date(iso));
+  // UTC times (`…Z`, as the API sends them) share a second's entry; any other form keys by itself.
+  const second = iso.endsWith('Z') ? iso.slice(0, 19) : iso;
+  let text = timeCache.get(second);
+  if (text === undefined) {
+    if (timeCache.size >= TIME_CACHE_SIZE) timeCache.clear();
+    text = timeFormat.format(new Date(iso));
+    timeCache.set(second, text);
+  }
+  return text;
 }
 
 /** `28 Nov 2026, 14:03:07` */

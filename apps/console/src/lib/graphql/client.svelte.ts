@@ -6,6 +6,7 @@ import {
 } from '@taskplane/client';
 import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
 import { untrack } from 'svelte';
+import { consoleWebSocket } from './relayed-web-socket';
 
 /** What the connection indicator shows: the state of the console's one WebSocket to the API. */
 export const ConnectionState = {
@@ -67,6 +68,8 @@ export function createApi({ url, token, onForbidden }: ApiOptions): Api {
     url,
     token,
     keepOpen: true,
+    // Off the main thread: frames reach the page in batches (see `relayed-web-socket.ts`).
+    webSocketImpl: consoleWebSocket(),
     retryAttempts: Number.POSITIVE_INFINITY,
     on: {
       // A retry keeps showing "disconnected" and its reason rather than flickering to "connecting".

@@ -28,6 +28,13 @@ export interface StreamRow {
  */
 const MAX_ROWS = 10_000;
 const HISTORY_PAGE = 50;
+/**
+ * While events keep coming, they are applied at most this often (still in an animation frame).
+ * Every application redraws each row in view, since all of them move down: at 60 a second that
+ * was most of the main thread in a trace at 1,000 events/s, more than anyone can read. A first
+ * event after a quiet spell still shows in the next frame.
+ */
+const APPLY_EVERY_MS = 100;
 
 // Row keys are local, not cursors: should the API ever send an event twice, it shows twice.
 let rowSequence = 0;
@@ -63,8 +70,8 @@ function historyRow(task: TaskSummary): StreamRow {
 
 /**
  * The live task stream behind the Tasks page. Events arrive over the `taskEvents` subscription and
- * are applied once per animation frame, however fast they come; while paused they are buffered and
- * applied on resume. It starts after the API's newest cursor, read before subscribing (not the
+ * are applied together in an animation frame, at most every `APPLY_EVERY_MS`, however fast they
+ * come; while paused they are buffered and applied on resume. It starts after the API's newest cursor, read before subscribing (not the
  * browser's clock, which may be off), and after the socket drops it resumes after the last cursor
  * seen, so nothing is missed or shown twice. History pages come from `tasks(filter, first, after)`.
  */
@@ -91,6 +98,8 @@ export class TaskStream {
   #historyCursor: string | null = null;
   #pending: StreamRow[] = [];
   #frame = 0;
+  #wait: ReturnType<typeof setTimeout> | undefined;
+  #appliedAt = Number.NEGATIVE_INFINITY;
   #unfollow: (() => void) | null = null;
   #stopped = false;
 
@@ -132,6 +141,7 @@ export class TaskStream {
     this.#stopped = true;
     this.#unfollow?.();
     cancelAnimationFrame(this.#frame);
+    clearTimeout(this.#wait);
   }
 
   pause(): void {
@@ -140,6 +150,10 @@ export class TaskStream {
 
   resume(): void {
     this.paused = false;
+    // Show what was held at once, not after the interval.
+    this.#appliedAt = Number.NEGATIVE_INFINITY;
+    clearTimeout(this.#wait);
+    this.#wait = undefined;
     this.#schedule();
   }
 
@@ -163,9 +177,19 @@ export class TaskStream {
   }
 
   #schedule(): void {
-    if (this.#frame) return;
-    this.#frame = requestAnimationFrame(() => {
+    if (this.#frame || this.#wait !== undefined) return;
+    // Wait out the interval with a timer, not frame after idle frame: each frame costs a render.
+    const wait = this.#appliedAt + APPLY_EVERY_MS - performance.now();
+    if (wait > 0) {
+      this.#wait = setTimeout(() => {
+        this.#wait = undefined;
+        this.#schedule();
+      }, wait);
+      return;
+    }
+    this.#frame = requestAnimationFrame((now) => {
       this.#frame = 0;
+      this.#appliedAt = now;
       this.#flush();
     });
   }
