@@ -17,6 +17,16 @@ local rcall = redis.call
 -- or a metric back, so the writes only have to be there when the call ends.
 local GATHER = nil
 
+-- The table under `key` in `map`, made if missing.
+local function tableAt(map, key)
+  local t = map[key]
+  if t == nil then
+    t = {}
+    map[key] = t
+  end
+  return t
+end
+
 local function gatherWrites()
   GATHER = {zset = {}, counts = {}}
 end
@@ -28,12 +38,7 @@ local function zsetWrite(key, id, score)
     if score then rcall('ZADD', key, score, id) else rcall('ZREM', key, id) end
     return
   end
-  local members = GATHER.zset[key]
-  if members == nil then
-    members = {}
-    GATHER.zset[key] = members
-  end
-  members[id] = score
+  tableAt(GATHER.zset, key)[id] = score
 end
 
 local function hashIncr(key, field, by)
@@ -41,11 +46,7 @@ local function hashIncr(key, field, by)
     rcall('HINCRBY', key, field, by)
     return
   end
-  local fields = GATHER.counts[key]
-  if fields == nil then
-    fields = {}
-    GATHER.counts[key] = fields
-  end
+  local fields = tableAt(GATHER.counts, key)
   fields[field] = (fields[field] or 0) + by
 end
 

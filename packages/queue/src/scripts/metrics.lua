@@ -17,11 +17,7 @@ local METRIC_KEYS = {}
 
 local function metricsKey(queue, at)
   local minute = math.floor(at / 60000)
-  local byMinute = METRIC_KEYS[queue]
-  if byMinute == nil then
-    byMinute = {}
-    METRIC_KEYS[queue] = byMinute
-  end
+  local byMinute = tableAt(METRIC_KEYS, queue)
   local key = byMinute[minute]
   if key == nil then
     key = K_METRICS .. queue .. ':m:' .. minute
