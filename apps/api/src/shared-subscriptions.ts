@@ -38,6 +38,8 @@ export type MaskError = (error: unknown) => Error;
 export function useSharedSubscriptionExecution(
   onExecute: () => void = () => {},
   mask: MaskError = (error) => error as Error,
+  /** Sees each pushed result that carries errors, as Yoga's `onExecutionResult` sees pulled ones. */
+  onErrors: (result: ExecutionResult) => void = () => {},
 ): Plugin {
   const printed = new WeakMap<DocumentNode, string>();
 
@@ -50,7 +52,7 @@ export function useSharedSubscriptionExecution(
     return `${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}\n${text}`;
   };
 
-  const shared = new Shared(onExecute, mask);
+  const shared = new Shared(onExecute, mask, onErrors);
 
   const subscribe = async (args: ExecutionArgs) => {
     const source = await createSourceEventStream(args);
@@ -113,6 +115,8 @@ class Shared {
   constructor(
     private readonly onExecute: () => void,
     private readonly mask: MaskError,
+    /** @internal */
+    readonly onErrors: (result: ExecutionResult) => void,
   ) {}
 
   private execute(args: ExecutionArgs, payload: unknown): Promise<ExecutionResult> {
@@ -257,7 +261,11 @@ export class SharedResults implements AsyncIterableIterator<ExecutionResult>, Fe
   /** From the shared fan-out: this subscriber's next result. @internal */
   delivered(result: ExecutionResult, payload: Buffer): void {
     this.inFlight--;
-    if (!this.closed) this.sink?.deliver(result, payload);
+    if (!this.closed && this.sink) {
+      // Past Yoga's envelope: its plugins' view of results (error counts) is kept here.
+      if (result.errors?.length) this.shared.onErrors(result);
+      this.sink.deliver(result, payload);
+    }
     if (this.inFlight === 0 && !this.pushing) this.resumeSink();
   }
 

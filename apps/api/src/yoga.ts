@@ -5,7 +5,7 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { isTaskplaneError, type Logger } from '@taskplane/core';
-import { GraphQLError } from 'graphql';
+import { type ExecutionResult, GraphQLError } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { authenticate } from './auth/authenticate';
 import type { Context, Services } from './context';
@@ -49,11 +49,13 @@ export function createGraphQL(services: Services, metrics: ApiMetrics, limiter: 
   const { api, mode } = services.config;
   const production = mode === 'production';
   const maskError = createMaskError(logger, production);
+  const countResultErrors = (result: ExecutionResult): void => {
+    for (const e of result.errors ?? [])
+      metrics.errors.inc({ code: String(e.extensions?.code ?? 'GRAPHQL') });
+  };
   const countErrors: Plugin = {
     onExecutionResult({ result }) {
-      const results = result && 'errors' in result ? [result] : [];
-      for (const r of results)
-        for (const e of r.errors ?? []) metrics.errors.inc({ code: String(e.extensions?.code ?? 'GRAPHQL') });
+      if (result && 'errors' in result) countResultErrors(result);
     },
   };
   // Validation errors (the schema's rules and the limits below) with a stable code and, in
@@ -74,7 +76,7 @@ export function createGraphQL(services: Services, metrics: ApiMetrics, limiter: 
     maxAliasesPlugin({ n: api.max_aliases }),
     costLimitPlugin({ maxCost: api.max_cost, ignoreIntrospection: true }),
     countErrors,
-    useSharedSubscriptionExecution(() => metrics.executions.inc(), maskError),
+    useSharedSubscriptionExecution(() => metrics.executions.inc(), maskError, countResultErrors),
   ];
   if (production) plugins.push(blockFieldSuggestionsPlugin(), disableIntrospection());
   if (services.persisted) plugins.unshift(persistedOperationsPlugin(services.persisted, api.persisted_only));
