@@ -65,6 +65,43 @@ describe('subscription fan-out', () => {
   });
 });
 
+describe('subscribers of one document', () => {
+  it('keep getting results when the one that subscribed first leaves, and so does a newcomer after all left', async () => {
+    api = await startTestApi();
+    const submit = async () =>
+      (
+        await api.graphql<{ submitTask: { task: { id: string } } }>(
+          `mutation { submitTask(input: { type: "single_product", params: { url: "http://127.0.0.1:9/p" } }) { ... on SubmitTaskPayload { task { id } } } }`,
+        )
+      ).data!.submitTask.task.id;
+    const subscribed = async (count: number) => {
+      for (let i = 0; i < 100 && (await api.metrics.subscriptions.get()).values[0]?.value !== count; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    type Event = { taskEvents: { kind: string; taskId: string; task: { id: string; status: string } } };
+    const first = collect<Event>(api.ws(), EVENTS, { queue: ['products'] }, 1);
+    const second = collect<Event>(api.ws(), EVENTS, { queue: ['products'] }, 2);
+    await Promise.all([first.ready, second.ready]);
+    await subscribed(2);
+    const one = await submit();
+    expect((await first.done).map((e) => e.taskEvents.taskId)).toEqual([one]);
+    // The first subscriber has left (it wanted one event): the second's next event still executes.
+    await subscribed(1);
+    const two = await submit();
+    const events = await second.done;
+    expect(events.map((e) => e.taskEvents.taskId)).toEqual([one, two]);
+    expect(events[1]!.taskEvents.task).toEqual({ id: two, status: 'PENDING' });
+
+    await subscribed(0);
+    const later = collect<Event>(api.ws(), EVENTS, { queue: ['products'] }, 1);
+    await later.ready;
+    await subscribed(1);
+    const three = await submit();
+    expect((await later.done).map((e) => e.taskEvents.task)).toEqual([{ id: three, status: 'PENDING' }]);
+  });
+});
+
 describe('the task of an event', () => {
   it('is read once per event for every distinct subscription that selects it', async () => {
     api = await startTestApi();

@@ -66,6 +66,58 @@ describe('a slow subscriber', () => {
   });
 });
 
+describe('a subscriber that falls too far behind', () => {
+  it('gets every event up to the gap, then SUBSCRIBER_TOO_SLOW with its code, as one through the envelope would', async () => {
+    api = await startTestApi();
+    const slow = await bareSubscriber(api.url);
+    try {
+      for (let i = 0; i < 100 && (await api.metrics.subscriptions.get()).values[0]?.value !== 1; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      slow.socket.pause();
+      // Large events first, to fill the socket past its high-water mark (pushing stops), then more
+      // small ones than a subscriber may have waiting (MAX_BUFFERED = 1,000).
+      const padding = 'x'.repeat(60_000);
+      const ids: string[] = [];
+      const submit = async (count: number, pad: string) => {
+        for (let i = 0; i < count; i += 50) {
+          const tasks = await api.services.engine.submitMany(
+            Array.from({ length: Math.min(50, count - i) }, (_, n) => ({
+              type: 'single_product',
+              params: { url: `http://127.0.0.1:9/p${ids.length + n}?${pad}` },
+            })),
+          );
+          for (const outcome of tasks) if (outcome.ok) ids.push(outcome.task.id);
+        }
+      };
+      await submit(150, padding);
+      await submit(1_100, '');
+      const ended = new Promise<void>((resolve) =>
+        slow.socket.on('message', () => {
+          if (slow.others.length > 0) resolve();
+        }),
+      );
+      slow.socket.resume();
+      await ended;
+      expect(slow.others).toEqual([
+        {
+          id: 'slow',
+          type: 'error',
+          payload: [
+            expect.objectContaining({ extensions: { code: 'SUBSCRIBER_TOO_SLOW', retryable: true } }),
+          ],
+        },
+      ]);
+      // What came before the error is every event from the first, in order, without a gap.
+      expect(slow.events.length).toBeGreaterThan(150);
+      expect(slow.events.length).toBeLessThan(ids.length);
+      expect(slow.events.map((e) => e.taskEvents.taskId)).toEqual(ids.slice(0, slow.events.length));
+    } finally {
+      slow.socket.terminate();
+    }
+  });
+});
+
 async function slowAndFast(slow: Awaited<ReturnType<typeof bareSubscriber>>) {
   const fast = collect<Event>(api.ws(), EVENTS, {}, BURST);
   await fast.ready;

@@ -22,13 +22,13 @@ const TEXT = { binary: false } as const;
  *
  * graphql-ws still runs the subscription (ids, `complete`, errors, the end): it iterates this,
  * and gets nothing while results are pushed. When the socket is full (`SOCKET_HIGH_WATER`), or the
- * feed has events waiting or is replaying, `next()` returns results pulled through Yoga's envelope
- * and graphql-ws sends them, waiting for each write; pushing starts again once caught up. Either
+ * feed has events waiting or is replaying, `next()` returns results pulled one at a time (masked
+ * as Yoga's envelope masks them) and graphql-ws sends them, waiting for each write; pushing starts again once caught up. Either
  * way every result goes out once, in order.
  */
 export class PushedOperation implements AsyncIterableIterator<ExecutionResult>, ResultSink {
   private readonly prefix: Buffer;
-  private wake: (() => void) | null = null;
+  private wake: ((next: Promise<IteratorResult<ExecutionResult>>) => void) | null = null;
   /** Resolves when the write that crossed the high-water mark has been flushed. */
   private draining: Promise<void> | null = null;
   private drained: (() => void) | null = null;
@@ -37,9 +37,8 @@ export class PushedOperation implements AsyncIterableIterator<ExecutionResult>, 
   constructor(
     private readonly socket: WebSocket,
     id: string,
+    /** Pushes results, and gives them one at a time when pulled (masked as Yoga's envelope would). */
     private readonly shared: SharedResults,
-    /** The same results through Yoga's envelope, for pulling. */
-    private readonly pulled: AsyncIterator<ExecutionResult>,
   ) {
     this.prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"${MessageType.Next}","payload":`);
   }
@@ -48,22 +47,24 @@ export class PushedOperation implements AsyncIterableIterator<ExecutionResult>, 
     return this;
   }
 
-  async next(): Promise<IteratorResult<ExecutionResult>> {
-    for (;;) {
-      if (this.done) return { done: true, value: undefined };
-      if (this.draining) {
-        await this.draining;
-        this.draining = null;
-        continue;
-      }
-      if (this.shared.push(this)) {
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-        });
-        continue;
-      }
-      return await this.pulled.next();
-    }
+  /**
+   * Not an async function: a subscription waits here for as long as it is pushed to, and a
+   * suspended async function's frame, kept per idle subscription, was a good part of its memory.
+   */
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    if (this.done) return Promise.resolve({ done: true, value: undefined });
+    const draining = this.draining;
+    if (draining)
+      return draining.then(() => {
+        if (this.draining === draining) this.draining = null;
+        return this.next();
+      });
+    if (this.shared.push(this))
+      // Settled by resume() with what next() gives then.
+      return new Promise((resolve) => {
+        this.wake = resolve;
+      });
+    return this.shared.next();
   }
 
   deliver(_result: ExecutionResult, payload: Buffer): void {
@@ -95,7 +96,7 @@ export class PushedOperation implements AsyncIterableIterator<ExecutionResult>, 
   resume(): void {
     const wake = this.wake;
     this.wake = null;
-    wake?.();
+    if (wake) wake(this.next());
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
@@ -103,7 +104,7 @@ export class PushedOperation implements AsyncIterableIterator<ExecutionResult>, 
     this.shared.stop();
     this.resume();
     this.drain();
-    return (await this.pulled.return?.()) ?? { done: true, value: undefined };
+    return await this.shared.return();
   }
 
   async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {

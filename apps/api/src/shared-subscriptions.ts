@@ -57,10 +57,11 @@ export function useSharedSubscriptionExecution(
   const subscribe = async (args: ExecutionArgs) => {
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in (source as object))) return source as ExecutionResult;
+    const { key, args: canonical } = shared.join(keyOf(args), args);
     const results = new SharedResults(
       shared,
-      args,
-      keyOf(args),
+      canonical,
+      key,
       (source as AsyncIterable<unknown>)[Symbol.asyncIterator]() as AsyncIterator<unknown> &
         Partial<Pick<EventFeed, 'listen'>>,
     );
@@ -108,9 +109,18 @@ interface Channel {
   pending: number;
 }
 
+/** The arguments every subscriber of one document executes with, while any is subscribed. */
+interface Canonical {
+  /** The key, one string for all of them. */
+  key: string;
+  args: ExecutionArgs;
+  subscribers: number;
+}
+
 class Shared {
   private readonly results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
   private readonly channels = new Map<string, Channel>();
+  private readonly canonical = new Map<string, Canonical>();
 
   constructor(
     private readonly onExecute: () => void,
@@ -118,6 +128,38 @@ class Shared {
     /** @internal */
     readonly onErrors: (result: ExecutionResult) => void,
   ) {}
+
+  /**
+   * The arguments the subscribers of `key` execute with: the first one's, copied. Each execution
+   * is shared by them all anyway (see `run`), so no subscriber needs its own context past its
+   * subscribe: an idle subscription then keeps none of its context, its authorization cache or
+   * the envelope built for it (about 2 KB each).
+   */
+  join(key: string, args: ExecutionArgs): Canonical {
+    let entry = this.canonical.get(key);
+    if (!entry) {
+      const { schema, document, operationName, variableValues, contextValue } = args;
+      entry = {
+        key,
+        args: { schema, document, operationName, variableValues, contextValue },
+        subscribers: 0,
+      };
+      this.canonical.set(key, entry);
+    }
+    entry.subscribers++;
+    return entry;
+  }
+
+  /** A subscriber of `key` ended. */
+  leave(key: string): void {
+    const entry = this.canonical.get(key);
+    if (entry && --entry.subscribers === 0) this.canonical.delete(key);
+  }
+
+  /** An error thrown by a subscription's stream, as clients see it (an abort passes unmasked, as in Yoga). */
+  maskThrown(error: unknown): unknown {
+    return (error as { name?: unknown } | null)?.name === 'AbortError' ? error : this.mask(error);
+  }
 
   private execute(args: ExecutionArgs, payload: unknown): Promise<ExecutionResult> {
     this.onExecute();
@@ -197,6 +239,7 @@ export class SharedResults implements AsyncIterableIterator<ExecutionResult>, Fe
   private inFlight = 0;
   private failure: unknown = null;
   private closed = false;
+  private left = false;
 
   constructor(
     private readonly shared: Shared,
@@ -277,7 +320,31 @@ export class SharedResults implements AsyncIterableIterator<ExecutionResult>, Fe
     if (this.inFlight === 0) this.resumeSink();
   }
 
-  async next(): Promise<IteratorResult<ExecutionResult>> {
+  /**
+   * The next result, pulled. Errors it throws are masked as Yoga's envelope masks them, so a
+   * consumer past the envelope (a `PushedOperation`) sees what one through it would.
+   */
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    return this.pull().then(
+      (result) => {
+        if (result.done) this.release();
+        return result;
+      },
+      (error: unknown) => {
+        this.release();
+        throw this.shared.maskThrown(error);
+      },
+    );
+  }
+
+  /** This subscriber no longer executes (its stream ended, failed or was returned). */
+  private release(): void {
+    if (this.left) return;
+    this.left = true;
+    this.shared.leave(this.key);
+  }
+
+  private async pull(): Promise<IteratorResult<ExecutionResult>> {
     if (this.failure !== null) {
       const error = this.failure;
       this.failure = null;
@@ -291,6 +358,7 @@ export class SharedResults implements AsyncIterableIterator<ExecutionResult>, Fe
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
+    this.release();
     this.closed = true;
     this.stop();
     await this.source.return?.();

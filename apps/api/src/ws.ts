@@ -1,8 +1,6 @@
 import type { Server } from 'node:http';
 import { isTaskplaneError, type Logger } from '@taskplane/core';
-import { type ExecutionArgs, type ExecutionResult, GraphQLError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { authenticate, type Caller } from './auth/authenticate';
 import type { Services } from './context';
 import type { ApiMetrics } from './metrics';
@@ -10,6 +8,7 @@ import { resolveOperation } from './persisted-operations';
 import { PushedOperation } from './pushed-operation';
 import type { RateLimiter } from './rate-limit';
 import { sharedResultsOf } from './shared-subscriptions';
+import { graphQLWsServer, serveGraphQLWs } from './ws-transport';
 import { type GraphQLServer, originAllowed } from './yoga';
 
 type SocketExtra = {
@@ -35,7 +34,7 @@ export function attachWebSocket(
   logger: Logger,
 ) {
   const { api } = services.config;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: api.max_body_bytes });
+  const wss = graphQLWsServer(api.max_body_bytes);
   http.on('upgrade', (request, socket, head) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== yoga.graphqlEndpoint) {
@@ -49,7 +48,7 @@ export function attachWebSocket(
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   });
 
-  const disposable = useServer<Record<string, unknown>, SocketExtra>(
+  const disposable = serveGraphQLWs<SocketExtra>(
     {
       onConnect: async (ctx) => {
         try {
@@ -57,9 +56,9 @@ export function attachWebSocket(
           const caller = await authenticate(services.tokens, typeof header === 'string' ? header : null);
           if (!caller.token) return false;
           ctx.extra.caller = caller;
-          // graphql-ws keeps the upgrade request (its headers and raw headers) for the socket's
-          // life; nothing needs it after this, and idle sockets are what a fan-out holds thousands of.
-          (ctx.extra as { request?: unknown }).request = undefined;
+          // graphql-ws keeps the init payload (the token) for the socket's life; nothing reads it
+          // after this, and idle sockets are what a fan-out holds thousands of.
+          (ctx as { connectionParams?: unknown }).connectionParams = undefined;
           metrics.sockets.inc();
           return true;
         } catch {
@@ -130,8 +129,11 @@ export function attachWebSocket(
         // Results of the shared execution are written straight to the socket (see PushedOperation).
         const shared = sharedResultsOf(args.contextValue);
         if (!shared) return result;
-        const pulled = (result as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]();
-        return new PushedOperation(ctx.extra.socket, id, shared, pulled);
+        // Executions use the arguments shared by this document's subscribers: graphql-ws keeps
+        // these for the subscription's life, and nothing needs their context or envelope now.
+        args.contextValue = undefined;
+        args.rootValue = undefined;
+        return new PushedOperation(ctx.extra.socket, id, shared);
       },
       onComplete: (ctx, id) => {
         if (ctx.extra.live?.delete(id)) metrics.subscriptions.dec();
@@ -147,12 +149,12 @@ export function attachWebSocket(
       },
     },
     wss,
+    logger,
   );
   return {
     wss,
     async close() {
       // 1001 "going away": clients reconnect (to another API process) and resume from their cursors.
-      for (const client of wss.clients) client.close(1001, 'server shutting down');
       await disposable.dispose();
     },
   };

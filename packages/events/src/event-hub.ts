@@ -54,6 +54,7 @@ interface Subscriber {
 }
 
 interface FilterGroup {
+  key: string;
   filter: EventFilter;
   subscribers: Set<Subscriber>;
 }
@@ -186,20 +187,25 @@ export class EventHub {
     }
   }
 
-  /** Adds a live subscriber to its filter's group; returns how to remove it. @internal */
-  add(filter: EventFilter, subscriber: Subscriber): () => void {
+  /**
+   * Adds a live subscriber to its filter's group, and returns the group (to `leave` it): the
+   * subscribers of a filter share its group's filter and key. @internal
+   */
+  add(filter: EventFilter, subscriber: Subscriber): FilterGroup {
     const key = filterKey(filter);
     let group = this.groups.get(key);
     if (!group) {
-      group = { filter, subscribers: new Set() };
+      group = { key, filter, subscribers: new Set() };
       this.groups.set(key, group);
     }
     group.subscribers.add(subscriber);
-    const joined = group;
-    return () => {
-      joined.subscribers.delete(subscriber);
-      if (joined.subscribers.size === 0 && this.groups.get(key) === joined) this.groups.delete(key);
-    };
+    return group;
+  }
+
+  /** Removes a subscriber from the group `add` put it in. @internal */
+  leave(group: FilterGroup, subscriber: Subscriber): void {
+    group.subscribers.delete(subscriber);
+    if (group.subscribers.size === 0 && this.groups.get(group.key) === group) this.groups.delete(group.key);
   }
 
   /**
@@ -253,7 +259,8 @@ class Subscription implements EventFeed, Subscriber {
   private waiting: ((result: IteratorResult<TaskEvent>) => void) | null = null;
   private failure: Error | null = null;
   private closed = false;
-  private remove: (() => void) | null = null;
+  /** The hub's group this subscriber is in while live. */
+  private group: FilterGroup | null = null;
   /** Live copies of events at or before this were read by the replay; null once past it. */
   private overlap: Cursor | null = null;
   private pulling: Promise<void> | null = null;
@@ -266,7 +273,7 @@ class Subscription implements EventFeed, Subscriber {
     /** While replaying: the last cursor read from the log (matching or not); null when live. */
     private readCursor: Cursor | null,
   ) {
-    if (readCursor === null) this.remove = hub.add(filter, this);
+    if (readCursor === null) this.group = hub.add(filter, this);
   }
 
   [Symbol.asyncIterator](): this {
@@ -314,7 +321,7 @@ class Subscription implements EventFeed, Subscriber {
       // The buffered events are contiguous; the consumer gets them, then this error, and never an
       // event past the gap.
       this.failure = new SubscriberTooSlowError(this.maxBuffered);
-      this.remove?.();
+      this.leaveGroup();
       return;
     }
     this.queue.push(event);
@@ -325,11 +332,16 @@ class Subscription implements EventFeed, Subscriber {
     this.closed = true;
     this.hub.ends.delete(this);
     this.hub.released();
-    this.remove?.();
+    this.leaveGroup();
     this.queue.length = 0;
     this.head = 0;
     if (this.waiting) this.settle({ value: undefined, done: true });
     this.endListener();
+  }
+
+  private leaveGroup(): void {
+    if (this.group) this.hub.leave(this.group, this);
+    this.group = null;
   }
 
   private endListener(): void {
@@ -360,7 +372,7 @@ class Subscription implements EventFeed, Subscriber {
       // Caught up with the tail (perhaps ahead of it): live from here, minus what was read.
       this.readCursor = null;
       this.overlap = cursor;
-      this.remove = this.hub.add(this.filter, this);
+      this.group = this.hub.add(this.filter, this);
       return;
     }
     await this.hub.log.assertResumable(cursor);
