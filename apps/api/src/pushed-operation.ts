@@ -23,8 +23,8 @@ const TEXT = { binary: false } as const;
  * graphql-ws still runs the subscription (ids, `complete`, errors, the end): it iterates this,
  * and gets nothing while results are pushed. When the socket is full (`SOCKET_HIGH_WATER`), or the
  * feed has events waiting or is replaying, `next()` returns results pulled one at a time (masked
- * as Yoga's envelope masks them) and graphql-ws sends them, waiting for each write; pushing starts again once caught up. Either
- * way every result goes out once, in order.
+ * as Yoga's envelope masks them) and graphql-ws sends them, waiting for each write; pushing starts
+ * again once caught up. Either way every result goes out once, in order.
  */
 export class PushedOperation implements AsyncIterableIterator<ExecutionResult>, ResultSink {
   private readonly prefix: Buffer;

@@ -3,6 +3,9 @@ import type { Redis } from 'ioredis';
 import { LeaderLease } from './leader-lease';
 import type { TaskEngine } from './task-engine';
 
+/** How long the projector waits before reading again after a wake it had nothing to do for. */
+const SETTLE_MS = 10;
+
 export interface ProjectorOptions {
   /** How long a leader's lease lasts without renewal; a dead leader is replaced after this. */
   leaseMs?: number;
@@ -115,15 +118,25 @@ export class Projector {
         ...streams.map((s) => seen.get(s)!),
       )) as [string, [string, string[]][]][] | null;
       if (!reply) continue;
+      let appliedHere = true;
       for (const [stream, entries] of reply) {
         const first = entries[0];
         if (!first) continue;
         const queue = this.queues[streams.indexOf(stream)]!;
-        if (!this.engine.appliedUpTo(queue, first[0])) await this.catchUp(queue);
+        // A submit here may have projected this entry in a call whose answer is still on its way.
+        if (!this.engine.appliedUpTo(queue, first[0])) await this.engine.projected(queue);
+        if (!this.engine.appliedUpTo(queue, first[0])) {
+          appliedHere = false;
+          await this.catchUp(queue);
+        }
         // Block next after everything applied so far (by this loop or by submits here).
         const applied = this.engine.lastApplied(queue);
         seen.set(stream, applied && compareStreamIds(applied, first[0]) > 0 ? applied : first[0]);
       }
+      // Woken only by jobs this process's submits already projected (an API leading while no
+      // worker is online): read again a little later rather than once per submit. Entries that
+      // need applying wait at most this long; the next read returns them at once.
+      if (appliedHere) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     }
   }
 

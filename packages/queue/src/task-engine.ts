@@ -363,6 +363,16 @@ export class TaskEngine {
   }
 
   /**
+   * Resolves when the projection calls of a queue in flight in this process (a submit's) when
+   * called have answered, whatever they found; at once when there are none.
+   */
+  async projected(queue: string): Promise<void> {
+    const slot = this.projecting.get(queue);
+    // The queued call, when there is one, starts after the one in flight and applies its adds too.
+    if (slot) await (slot.next ?? slot.current).catch(() => {});
+  }
+
+  /**
    * Whether this process already applied BullMQ's events of a queue up to `entryId` (a submit
    * projects its own jobs): the projector loop then skips a call that would find nothing to do.
    */

@@ -19,7 +19,8 @@ export type FromSocket =
 /**
  * How long the worker gathers frames before posting them to the page, once frames come faster
  * than this: at a thousand events a second the page runs about 60 tasks for them, not a thousand.
- * A frame after a quiet spell is posted at once, so a slow stream gains no latency. The page draws
- * once per animation frame anyway (`lib/live/`), so the batch costs nothing the operator can see.
+ * A frame after a quiet spell is posted at once, so a slow stream gains no latency. The page
+ * applies live events at most every 100 ms anyway (`APPLY_EVERY_MS` in `lib/live/`), so the batch
+ * costs nothing the operator can see.
  */
 export const RELAY_BATCH_MS = 16;

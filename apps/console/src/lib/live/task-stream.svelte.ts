@@ -71,9 +71,10 @@ function historyRow(task: TaskSummary): StreamRow {
 /**
  * The live task stream behind the Tasks page. Events arrive over the `taskEvents` subscription and
  * are applied together in an animation frame, at most every `APPLY_EVERY_MS`, however fast they
- * come; while paused they are buffered and applied on resume. It starts after the API's newest cursor, read before subscribing (not the
- * browser's clock, which may be off), and after the socket drops it resumes after the last cursor
- * seen, so nothing is missed or shown twice. History pages come from `tasks(filter, first, after)`.
+ * come; while paused they are buffered and applied on resume. It starts after the API's newest
+ * cursor, read before subscribing (not the browser's clock, which may be off), and after the
+ * socket drops it resumes after the last cursor seen, so nothing is missed or shown twice. History
+ * pages come from `tasks(filter, first, after)`.
  */
 export class TaskStream {
   /** Live events, newest first. */
