@@ -111,6 +111,34 @@ describe('fair groups', () => {
     expect(mostAtOnce(h.runs, 'g')).toBe(1);
   });
 
+  it('starts the waiting tasks of a group as soon as its limit is raised, not when a running one ends', async () => {
+    h = await createHarness(withGroups({ concurrency: 1 }));
+    await h.startWorker();
+    const tasks = ids(
+      await h.engine.submitMany(
+        Array.from({ length: 3 }, () => ({
+          type: 'work',
+          params: { sleepMs: 60_000, tag: 'g' },
+          group: 'shop',
+        })),
+      ),
+    );
+    const started = (all: { taskId: string; kind: string }[]) =>
+      new Set(all.filter((e) => e.kind === 'started' && tasks.includes(e.taskId)).map((e) => e.taskId)).size;
+    await h.waitForEvents((all) => started(all) === 1);
+    expect((await h.engine.groups('work', 10)).groups).toEqual([
+      { name: 'shop', waiting: 2, queued: 0, running: 1, inFlight: 1 },
+    ]);
+
+    await h.engine.updateQueueSettings('work', { groups: { concurrency: 3 } });
+    await h.waitForEvents((all) => started(all) === 3);
+    // The first task is still running (a minute long): the raise itself started the other two.
+    expect(h.runs.filter((r) => r.tag === 'g' && r.endedAt === undefined)).toHaveLength(3);
+    expect((await h.engine.groups('work', 10)).groups).toEqual([
+      { name: 'shop', waiting: 0, queued: 0, running: 3, inFlight: 3 },
+    ]);
+  });
+
   it('cancels a parked grouped task: it never runs, and its group moves on', async () => {
     h = await createHarness(withGroups({ concurrency: 1 }));
     const [first, parked, last] = ids(

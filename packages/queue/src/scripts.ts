@@ -46,6 +46,7 @@ const SCRIPTS = {
   tpClaimIdempotency: { lua: load('claim-idempotency') },
   tpScheduleTick: { lua: load('schedule-tick'), numberOfKeys: 4 },
   tpPreempt: { lua: load('preempt'), numberOfKeys: 2 },
+  tpGroupsWake: { lua: load('groups-wake'), numberOfKeys: 1 },
   tpRepair: { lua: load('repair'), numberOfKeys: 1 },
   tpMetricsFold: { lua: load('metrics-fold'), numberOfKeys: 4 },
   tpAlertsCommit: { lua: load('alerts-commit'), numberOfKeys: 7 },
@@ -61,6 +62,7 @@ export interface ScriptedRedis extends Redis {
   tpClaimIdempotency(numKeys: number, ...args: ScriptArg[]): Promise<string[]>;
   tpScheduleTick(...args: ScriptArg[]): Promise<number>;
   tpPreempt(...args: ScriptArg[]): Promise<string[]>;
+  tpGroupsWake(...args: ScriptArg[]): Promise<string>;
   tpRepair(...args: ScriptArg[]): Promise<string[]>;
   tpMetricsFold(...args: ScriptArg[]): Promise<[number, number]>;
   tpAlertsCommit(...args: ScriptArg[]): Promise<[number, number?, ...string[]]>;

@@ -969,7 +969,8 @@ export class TaskEngine {
 
   /**
    * Hand a queue's cross-process limits to BullMQ, which enforces them for every worker: the rate
-   * limit and the global concurrency cap. (Concurrency per process is each worker's own.)
+   * limit and the global concurrency cap (concurrency per process is each worker's own); and its
+   * group limits to the group dispatcher, which then dispatches under them.
    */
   async applyLimits(queue: string, settings: QueueSettings): Promise<void> {
     const q = this.queue(queue);
@@ -979,6 +980,24 @@ export class TaskEngine {
     else await q.removeGlobalConcurrency();
     await writeGroupLimits(this.redis, this.keys, queue, settings);
     this.groupLimitsWritten.add(queue);
+    await this.wakeGroups(queue);
+  }
+
+  /**
+   * Dispatch a queue's grouped tasks under its limits as they are now: groups that left the ring at
+   * their old limits rejoin it (groups-wake.lua), a page of groups per call.
+   */
+  private async wakeGroups(queue: string): Promise<void> {
+    let cursor = '0';
+    do {
+      cursor = await this.redis.tpGroupsWake(
+        this.keys.events,
+        ...recordArgs(this.keys, this.config.events.stream_max_len),
+        this.keys.bullKeyPrefix,
+        queue,
+        cursor,
+      );
+    } while (cursor !== '0');
   }
 
   /**
