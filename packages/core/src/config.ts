@@ -182,9 +182,9 @@ export const TaskplaneConfig = z.strictObject({
     stream_max_len: z.number().int().min(1000),
   }),
   retention: z.strictObject({
-    /** Finished task records older than this are trimmed. */
+    /** Finished tasks and workflows that finished longer ago than this are trimmed. */
     finished_max_age: Duration,
-    /** Keep at most this many finished records per status. */
+    /** Keep at most this many finished tasks, and as many finished workflows, per status. */
     finished_max_count: z.number().int().min(1),
     /** How long an idempotency key keeps returning its task after the task finished. */
     idempotency_window: Duration,

@@ -11,6 +11,9 @@ import type { TaskStatus } from './task-status';
 export const WorkflowStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'cancelled']);
 export type WorkflowStatus = z.infer<typeof WorkflowStatus>;
 
+/** The statuses a workflow ends in (retention trims workflows in these). */
+export const FINAL_WORKFLOW_STATUSES: readonly WorkflowStatus[] = ['succeeded', 'failed', 'cancelled'];
+
 /** Most nodes one workflow may have: one submit call adds them all in one transaction. */
 export const MAX_WORKFLOW_NODES = 10_000;
 

@@ -1,4 +1,4 @@
-import { FINAL_STATUSES } from '@taskplane/core';
+import { FINAL_STATUSES, FINAL_WORKFLOW_STATUSES } from '@taskplane/core';
 import type { TaskEngine } from './task-engine';
 
 const BATCH = 500;
@@ -38,6 +38,41 @@ export async function trimFinished(engine: TaskEngine, now = Date.now()): Promis
       );
       if (ids.length === 0) break;
       skip += await drop(ids);
+    }
+  }
+  return removed;
+}
+
+/**
+ * Trim finished workflows (their hash, node map and index entries; their nodes are tasks, trimmed
+ * above) by the same age and count per status as tasks, through `workflow-trim.lua`, which checks
+ * each is still finished and old enough. Walks only the finished statuses' indexes, oldest first.
+ */
+export async function trimFinishedWorkflows(engine: TaskEngine, now = Date.now()): Promise<number> {
+  const { config, keys, redis } = engine;
+  const cutoff = now - config.retention.finished_max_age;
+  let removed = 0;
+  // Ids the script kept (finished after the cutoff, or running again) stay: step over them.
+  const trim = async (ids: string[], finishedBy: number): Promise<number> => {
+    const deleted = await redis.tpWorkflowTrim(keys.workflowPrefix, keys.workflowsPrefix, finishedBy, ...ids);
+    removed += deleted;
+    return ids.length - deleted;
+  };
+  for (const status of FINAL_WORKFLOW_STATUSES) {
+    const index = keys.workflowsByStatus(status);
+    // Scores are creation times: a workflow created before the cutoff may have finished after it.
+    for (let skip = 0; ; ) {
+      const ids = await redis.zrangebyscore(index, '-inf', cutoff, 'LIMIT', skip, BATCH);
+      if (ids.length === 0) break;
+      skip += await trim(ids, cutoff);
+      if (ids.length < BATCH) break;
+    }
+    for (let skip = 0; ; ) {
+      const surplus = (await redis.zcard(index)) - config.retention.finished_max_count;
+      if (surplus <= skip) break;
+      const ids = await redis.zrange(index, skip, skip + Math.min(surplus - skip, BATCH) - 1);
+      if (ids.length === 0) break;
+      skip += await trim(ids, Number.MAX_SAFE_INTEGER);
     }
   }
   return removed;

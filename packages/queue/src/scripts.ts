@@ -47,6 +47,7 @@ const SCRIPTS = {
   tpScheduleTick: { lua: load('schedule-tick'), numberOfKeys: 4 },
   tpPreempt: { lua: load('preempt'), numberOfKeys: 2 },
   tpGroupsWake: { lua: load('groups-wake'), numberOfKeys: 1 },
+  tpWorkflowTrim: { lua: load('workflow-trim'), numberOfKeys: 0 },
   tpRepair: { lua: load('repair'), numberOfKeys: 1 },
   tpMetricsFold: { lua: load('metrics-fold'), numberOfKeys: 4 },
   tpAlertsCommit: { lua: load('alerts-commit'), numberOfKeys: 7 },
@@ -63,6 +64,7 @@ export interface ScriptedRedis extends Redis {
   tpScheduleTick(...args: ScriptArg[]): Promise<number>;
   tpPreempt(...args: ScriptArg[]): Promise<string[]>;
   tpGroupsWake(...args: ScriptArg[]): Promise<string>;
+  tpWorkflowTrim(...args: ScriptArg[]): Promise<number>;
   tpRepair(...args: ScriptArg[]): Promise<string[]>;
   tpMetricsFold(...args: ScriptArg[]): Promise<[number, number]>;
   tpAlertsCommit(...args: ScriptArg[]): Promise<[number, number?, ...string[]]>;

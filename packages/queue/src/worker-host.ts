@@ -10,7 +10,7 @@ import { MetricsKeeper } from './metrics/metrics-keeper';
 import { beat, leave, PresenceKind, presenceBase, type WorkerPresence } from './presence';
 import { Projector } from './projector';
 import { readQueueSettings } from './queue-settings';
-import { trimFinished } from './retention';
+import { trimFinished, trimFinishedWorkflows } from './retention';
 import { ScheduleStore } from './schedules/schedule-store';
 import { Scheduler } from './schedules/scheduler';
 import type { TaskEngine } from './task-engine';
@@ -207,6 +207,8 @@ export class WorkerHost {
     try {
       const removed = await trimFinished(this.engine);
       if (removed) this.logger.info({ removed }, 'trimmed finished task records');
+      const workflows = await trimFinishedWorkflows(this.engine);
+      if (workflows) this.logger.info({ removed: workflows }, 'trimmed finished workflows');
     } catch (error) {
       this.logger.warn({ err: error }, 'retention trim failed');
     }

@@ -1,5 +1,6 @@
 import { ValidationError } from '@taskplane/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { trimFinishedWorkflows } from './retention';
 import { createHarness, type Harness } from './testing/harness';
 import { WorkflowService } from './workflows';
 
@@ -53,6 +54,63 @@ describe('workflows', () => {
     expect((await workflows.list({ status: ['succeeded'] })).workflows.map((w) => w.id)).toEqual([wf.id]);
     expect((await workflows.list({ status: ['running'] })).workflows).toEqual([]);
     expect((await workflows.list({ name: 'diamond' })).workflows.map((w) => w.id)).toEqual([wf.id]);
+  });
+
+  it('are trimmed by retention once finished, by age and by count, and running ones are kept', async () => {
+    h = await createHarness({ retention: { finished_max_age: '1h', finished_max_count: 2 } });
+    const workflows = new WorkflowService(h.engine);
+    const succeeded = [];
+    for (let i = 0; i < 3; i++) succeeded.push(await workflows.submit(diamond()));
+    const failed = await workflows.submit(diamond(true));
+    await h.startWorker();
+    const ended = (all: { taskId: string; kind: string }[], id: string) =>
+      all.some((e) => e.taskId === id && (e.kind === 'succeeded' || e.kind === 'cancelled'));
+    const lasts = await Promise.all(
+      [...succeeded, failed].map(async (wf) => (await workflows.nodes(wf.id)).at(-1)!.taskId),
+    );
+    await h.waitForEvents((all) => lasts.every((id) => ended(all, id)));
+    expect((await workflows.getOrThrow(failed.id)).status).toBe('failed');
+    // One more, left running: a node that sleeps past the test.
+    const running = await workflows.submit({
+      name: 'long',
+      nodes: [{ key: 'A', task: { type: 'work', params: { tag: 'long', sleepMs: 60_000 } } }],
+    });
+    const longNode = (await workflows.nodes(running.id))[0]!.taskId;
+    await h.waitForEvents((all) => all.some((e) => e.taskId === longNode && e.kind === 'started'));
+
+    // By count: two finished workflows per status are kept; the oldest succeeded one goes, with
+    // its node map.
+    expect(await trimFinishedWorkflows(h.engine)).toBe(1);
+    expect(await workflows.get(succeeded[0]!.id)).toBeNull();
+    expect(
+      await h.redis.exists(h.keys.workflow(succeeded[0]!.id), h.keys.workflowNodes(succeeded[0]!.id)),
+    ).toBe(0);
+    const ids = (list: { id: string }[]) => list.map((w) => w.id).sort();
+    expect(ids((await workflows.list({})).workflows)).toEqual(
+      ids([succeeded[1]!, succeeded[2]!, failed, running]),
+    );
+
+    // By age, two hours on: every finished one goes; the running one stays.
+    const later = Date.now() + 2 * 3_600_000;
+    expect(await trimFinishedWorkflows(h.engine, later)).toBe(3);
+    expect(ids((await workflows.list({})).workflows)).toEqual([running.id]);
+    expect((await workflows.list({ name: 'diamond' })).workflows).toEqual([]);
+    expect((await workflows.list({ status: ['failed'] })).workflows).toEqual([]);
+    expect(await workflows.get(running.id)).toMatchObject({ status: 'running' });
+
+    // A node of a trimmed workflow run again by hand does not bring the workflow back.
+    const failedNode = (await h.events()).find(
+      (e) => e.workflowId === failed.id && e.kind === 'dead_lettered',
+    )!;
+    const before = (await h.events()).filter((e) => e.taskId === failedNode.taskId).length;
+    await h.engine.retry(failedNode.taskId);
+    await h.waitForEvents(
+      (all) => all.filter((e) => e.taskId === failedNode.taskId && e.kind === 'dead_lettered').length > 1,
+    );
+    expect((await h.events()).filter((e) => e.taskId === failedNode.taskId).length).toBeGreaterThan(before);
+    expect(await h.redis.exists(h.keys.workflow(failed.id), h.keys.workflowNodes(failed.id))).toBe(0);
+    expect(await workflows.get(failed.id)).toBeNull();
+    expect(ids((await workflows.list({})).workflows)).toEqual([running.id]);
   });
 
   it('a failed node cancels what depends on it, and the workflow fails', async () => {

@@ -156,6 +156,8 @@ end
 -- A node of workflow `wf` moved from `from` (nil = it was just created) to `to`.
 local function workflowMove(wf, from, to, at)
   local key = K_WF .. wf
+  -- A workflow retention trimmed (workflow-trim.lua) stays gone: its counts are not begun again.
+  if from and rcall('EXISTS', key) == 0 then return end
   if from then rcall('HINCRBY', key, 'c:' .. from, -1) end
   rcall('HINCRBY', key, 'c:' .. to, 1)
   local raw = rcall('HGETALL', key)
