@@ -148,6 +148,33 @@ describe('the alerts subscription', () => {
     expect(received.map((r) => r.alerts.cursor)).toEqual([...before.slice(4), ...live]);
   });
 
+  it('shares an execution only within a role: a viewer is refused an operator field an admin gets', async () => {
+    const { token: viewer } = await api.services.tokens.create('alerts-viewer', 'viewer');
+    const document = `subscription ($after: String) {
+      alerts(after: $after) { cursor alert { id deliveries { webhookId } } } }`;
+    // The admin first: it is the first subscriber of the document to be handed each event.
+    const [last] = await append(100, 1);
+    const admin = collect<{ alerts: { alert: { id: string; deliveries: unknown[] } } }>(
+      api.ws(),
+      document,
+      { after: last },
+      1,
+    );
+    const viewers = collect(api.ws(viewer), document, { after: last }, 1);
+    const refused = viewers.done.then(
+      () => null,
+      (error: Error) => error.message,
+    );
+    await Promise.all([admin.ready, viewers.ready]);
+    for (let i = 0; i < 100 && (await api.metrics.subscriptions.get()).values[0]?.value !== 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await append(101, 1);
+    const [received] = await admin.done;
+    expect(received!.alerts.alert).toEqual({ id: 'alert_101', deliveries: [] });
+    expect(await refused).toBe('the viewer role may not do this');
+  });
+
   it('filters by severity and refuses a malformed or future cursor', async () => {
     const [first] = await append(100, 1);
     const stream = collect<{ alerts: { alert: { severity: string; value: number } } }>(

@@ -26,10 +26,11 @@ export type MaskError = (error: unknown) => Error;
  *
  * graphql-js executes a subscription's selection for every event and every subscriber. Our event
  * hub hands the same event object to every matching subscriber, so a result can be shared by
- * subscribers whose document, variables and operation are equal: the first computes it, the rest
- * reuse it (keyed by the event object, so results are dropped with the event). Authorization was
- * already checked for each subscriber when it subscribed (the root field's scope), and no field
- * below a subscription root depends on who asks, which is what makes sharing safe.
+ * subscribers whose role, document, variables and operation are equal: the first computes it,
+ * the rest reuse it (keyed by the event object, so results are dropped with the event).
+ * Authorization of the root field was checked for each subscriber when it subscribed; fields below
+ * it may depend on the role (an alert's deliveries are for operators), never on anything else of
+ * the caller, which is what makes sharing within a role safe.
  *
  * Errors in a shared result are masked here, once (`mask`), so a result pushed past Yoga's
  * envelope (see `SharedResults.push`) is what the envelope would have sent; masking an error twice
@@ -49,7 +50,10 @@ export function useSharedSubscriptionExecution(
       text = print(args.document);
       printed.set(args.document, text);
     }
-    return `${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}\n${text}`;
+    // The caller's role is part of the key: a field below the root may be for some roles only
+    // (an alert's deliveries), so only callers of one role share an execution.
+    const role = (args.contextValue as { role?: unknown } | null | undefined)?.role ?? '';
+    return `${String(role)}\n${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}\n${text}`;
   };
 
   const shared = new Shared(onExecute, mask, onErrors);

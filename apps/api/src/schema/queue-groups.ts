@@ -92,7 +92,7 @@ builder.mutationField('setQueueGroupLimits', (t) =>
     authScopes: { operator: true },
     errors: { types: [NotFoundError, ValidationError, ...AUTH_ERRORS], directResult: true },
     description:
-      'Change the limits of each fair group of a queue at run time; omitted arguments keep their value. A raised limit applies as the groups’ running tasks end',
+      'Change the limits of each fair group of a queue at run time; omitted arguments keep their value. A raised limit starts the waiting tasks it allows at once',
     args: {
       name: t.arg.string({ required: true }),
       concurrency: t.arg.int({ required: false, description: '0 removes the limit' }),
