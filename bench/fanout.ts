@@ -14,7 +14,8 @@
  * last-receipt times. The servers are measured one after another (5,000 sockets each are too many
  * to hold three times over), so this figure is not alternated. RSS per idle subscription is the
  * server process's RSS with every socket subscribed (after the warm-up events) minus its RSS before
- * the first connection, divided by the sockets.
+ * the first connection, divided by the sockets; each sample is taken after a full garbage
+ * collection in the server (bench/gc-on-signal.mjs, preloaded into all three alike).
  *
  *   node --import tsx bench/fanout.ts [--sockets 5000] [--clients 2] [--events 5] [--runs 3]
  *     [--only taskplane,ws,graphql-ws] [--profile DIR]
@@ -102,6 +103,7 @@ function reader(children: BenchChild[]) {
 
 async function measure(name: string, system: System): Promise<Outcome> {
   await new Promise((r) => setTimeout(r, 500));
+  await collect(system.pid);
   const rssBefore = processRssKb(system.pid);
   const per = Math.ceil(sockets / clientProcesses);
   const started = performance.now();
@@ -126,6 +128,7 @@ async function measure(name: string, system: System): Promise<Outcome> {
       await system.trigger();
       if ((await next(5000)) !== null) warm++;
     }
+    await collect(system.pid);
     const rssAfter = processRssKb(system.pid);
     await system.afterWarmUp?.();
     const cpuBefore = processCpuMs(system.pid);
@@ -150,8 +153,19 @@ async function measure(name: string, system: System): Promise<Outcome> {
   }
 }
 
+/** Every server process gets it: RSS is sampled after a full collection (`collect`). */
+const GC_ON_SIGNAL = `--expose-gc --import=${new URL('./gc-on-signal.mjs', import.meta.url).pathname}`;
+
+/** A full garbage collection in the server (bench/gc-on-signal.mjs), then a moment to settle. */
+async function collect(pid: number): Promise<void> {
+  process.kill(pid, 'SIGURG');
+  await new Promise((r) => setTimeout(r, 500));
+}
+
 async function rawSystem(kind: 'ws' | 'graphql-ws'): Promise<System> {
-  const child = spawnBenchChild('./fanout-server.ts', { REDIS_URL: server.url }, [kind]);
+  const child = spawnBenchChild('./fanout-server.ts', { REDIS_URL: server.url, NODE_OPTIONS: GC_ON_SIGNAL }, [
+    kind,
+  ]);
   const port = (await child.waitForLine(/listening (\d+)/))[1];
   return {
     url: `ws://127.0.0.1:${port}/graphql`,
@@ -168,10 +182,10 @@ async function rawSystem(kind: 'ws' | 'graphql-ws'): Promise<System> {
 async function taskplane(): Promise<System> {
   const env: Record<string, string> = profileDir
     ? {
-        NODE_OPTIONS: `--import=${new URL('./fanout-profile.mjs', import.meta.url).pathname} --diagnostic-dir=${profileDir} --heapsnapshot-signal=SIGUSR2`,
+        NODE_OPTIONS: `${GC_ON_SIGNAL} --import=${new URL('./fanout-profile.mjs', import.meta.url).pathname} --diagnostic-dir=${profileDir} --heapsnapshot-signal=SIGUSR2`,
         BENCH_PROFILE_DIR: profileDir,
       }
-    : {};
+    : { NODE_OPTIONS: GC_ON_SIGNAL };
   const stack = await startStack(server.url, { env });
   return {
     url: stack.wsUrl,
@@ -241,7 +255,7 @@ try {
         rawLabel: 'bare `ws`',
         goal: { kind: 'ratio<=', value: 2 },
         rawAside: { label: 'plain graphql-ws', unit: 'KB', values: [plain.rssPerSocketKb] },
-        note: 'one sample per server: (RSS with every socket subscribed − RSS before) ÷ sockets',
+        note: 'one sample per server, each after a full GC in it: (RSS with every socket subscribed − RSS before) ÷ sockets',
       },
     ]);
   }
