@@ -1,4 +1,5 @@
 import { FINAL_STATUSES, FINAL_WORKFLOW_STATUSES } from '@taskplane/core';
+import { workflowTrim } from './scripts';
 import type { TaskEngine } from './task-engine';
 
 const BATCH = 500;
@@ -54,7 +55,7 @@ export async function trimFinishedWorkflows(engine: TaskEngine, now = Date.now()
   let removed = 0;
   // Ids the script kept (finished after the cutoff, or running again) stay: step over them.
   const trim = async (ids: string[], finishedBy: number): Promise<number> => {
-    const deleted = await redis.tpWorkflowTrim(keys.workflowPrefix, keys.workflowsPrefix, finishedBy, ...ids);
+    const deleted = await workflowTrim(redis, keys, finishedBy, ids);
     removed += deleted;
     return ids.length - deleted;
   };

@@ -81,3 +81,36 @@ export function withScripts(redis: Redis): ScriptedRedis {
 export function recordArgs(keys: Keys, streamMaxLen: number): ScriptArg[] {
   return [keys.taskPrefix, keys.indexPrefix, streamMaxLen];
 }
+
+/**
+ * `groups-wake.lua`: one page of a queue's groups (from `cursor`) back in the dispatch ring, then a
+ * dispatch under the queue's limits as they are now. Resolves to the next cursor, '0' when done.
+ */
+export function groupsWake(
+  redis: ScriptedRedis,
+  keys: Keys,
+  streamMaxLen: number,
+  queue: string,
+  cursor: string,
+): Promise<string> {
+  return redis.tpGroupsWake(
+    keys.events,
+    ...recordArgs(keys, streamMaxLen),
+    keys.bullKeyPrefix,
+    queue,
+    cursor,
+  );
+}
+
+/**
+ * `workflow-trim.lua`: delete those of `ids` that are finished workflows which finished at or
+ * before `finishedBy` (epoch ms), with their node maps and index entries. Resolves to how many.
+ */
+export function workflowTrim(
+  redis: ScriptedRedis,
+  keys: Keys,
+  finishedBy: number,
+  ids: string[],
+): Promise<number> {
+  return redis.tpWorkflowTrim(keys.workflowPrefix, keys.workflowsPrefix, finishedBy, ...ids);
+}

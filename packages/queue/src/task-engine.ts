@@ -38,7 +38,7 @@ import {
   validateSettings,
   writeQueueSettings,
 } from './queue-settings';
-import { recordArgs, type ScriptedRedis, withScripts } from './scripts';
+import { groupsWake, recordArgs, type ScriptedRedis, withScripts } from './scripts';
 import { newTaskId } from './task-id';
 import { TaskStore } from './task-store';
 
@@ -990,13 +990,7 @@ export class TaskEngine {
   private async wakeGroups(queue: string): Promise<void> {
     let cursor = '0';
     do {
-      cursor = await this.redis.tpGroupsWake(
-        this.keys.events,
-        ...recordArgs(this.keys, this.config.events.stream_max_len),
-        this.keys.bullKeyPrefix,
-        queue,
-        cursor,
-      );
+      cursor = await groupsWake(this.redis, this.keys, this.config.events.stream_max_len, queue, cursor);
     } while (cursor !== '0');
   }
 
