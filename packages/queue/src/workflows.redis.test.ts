@@ -113,6 +113,22 @@ describe('workflows', () => {
     expect(ids((await workflows.list({})).workflows)).toEqual([running.id]);
   });
 
+  it('are trimmed by running workers on retention.interval', async () => {
+    h = await createHarness({ retention: { finished_max_count: 1, interval: '200ms' } });
+    const workflows = new WorkflowService(h.engine);
+    const ids = [];
+    for (let i = 0; i < 3; i++)
+      ids.push(
+        (await workflows.submit({ name: 'one', nodes: [{ key: 'A', task: { type: 'work', params: {} } }] }))
+          .id,
+      );
+    await h.startWorker();
+    await h.waitForEvents((all) => all.filter((e) => e.kind === 'succeeded').length === 3);
+    await expect
+      .poll(async () => (await workflows.list({ name: 'one' })).workflows.map((w) => w.id), { timeout: 5000 })
+      .toEqual([ids[2]]);
+  });
+
   it('a failed node cancels what depends on it, and the workflow fails', async () => {
     h = await createHarness();
     const workflows = new WorkflowService(h.engine);
