@@ -34,13 +34,18 @@ const stack = await startStack(server.url);
 interface Cost {
   cpuUs: number;
   commands: number;
+  scripts: number;
 }
 
 async function measure(count: number, run: () => Promise<void>): Promise<Cost> {
   const [cpu0, cmd0] = await Promise.all([redisCpuMs(admin), redisCommands(admin)]);
   await run();
   const [cpu1, cmd1] = await Promise.all([redisCpuMs(admin), redisCommands(admin)]);
-  return { cpuUs: ((cpu1 - cpu0) * 1000) / count, commands: (cmd1.calls - cmd0.calls) / count };
+  return {
+    cpuUs: ((cpu1 - cpu0) * 1000) / count,
+    commands: (cmd1.calls - cmd0.calls) / count,
+    scripts: (cmd1.scriptCalls - cmd0.scriptCalls) / count,
+  };
 }
 
 let submitted = 0;
@@ -90,6 +95,9 @@ try {
   const result = await alternate(RUNS, ours, raw);
   console.log(
     `commands per task end to end: taskplane ${result.ours.map((c) => fmt(c.commands)).join(', ')}; raw ${result.raw.map((c) => fmt(c.commands)).join(', ')}`,
+  );
+  console.log(
+    `script calls per task end to end: taskplane ${result.ours.map((c) => fmt(c.scripts)).join(', ')}; raw ${result.raw.map((c) => fmt(c.scripts)).join(', ')}`,
   );
   emit([
     {

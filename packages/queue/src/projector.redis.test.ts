@@ -1,4 +1,5 @@
-import { createLogger, createRedis } from '@taskplane/core';
+import { createLogger, createRedis, TASK_STATUSES } from '@taskplane/core';
+import { Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Projector } from './projector';
 import { createHarness, type Harness, REDIS_URL } from './testing/harness';
@@ -27,7 +28,7 @@ function projector(standbyWhile?: () => Promise<boolean>): Projector {
 }
 
 /** A job added with BullMQ alone: only a projector can turn it into a task record. */
-async function addBare(tag: string): Promise<string> {
+async function addBare(tag: string, delay = 60_000): Promise<string> {
   const id = `t-bare-${tag}-${Date.now()}`;
   const data = {
     params: { tag },
@@ -38,7 +39,7 @@ async function addBare(tag: string): Promise<string> {
     timeoutMs: 1000,
     backoff: { baseDelayMs: 1, maxDelayMs: 1, jitter: 0 },
   };
-  await h.engine.queue('work').add('work', data, { jobId: id, delay: 60_000 });
+  await h.engine.queue('work').add('work', data, { jobId: id, delay });
   return id;
 }
 
@@ -138,5 +139,41 @@ describe('a trimmed BullMQ stream', () => {
     const outcome = await h.engine.project('work');
     expect(outcome.trimmed).toBe(true);
     expect(outcome.applied).toBe(1);
+  });
+});
+
+describe('status indexes', () => {
+  /** The statuses whose index holds `id`. */
+  async function indexedUnder(id: string): Promise<string[]> {
+    const scores = await Promise.all(TASK_STATUSES.map((s) => h.redis.zscore(h.keys.indexStatus(s), id)));
+    return TASK_STATUSES.filter((_, i) => scores[i] !== null);
+  }
+
+  it('list a task under its final status alone, whether its moves were applied in one call or several', async () => {
+    h = await createHarness();
+    // `seen` is recorded pending first; `unseen` is first recorded after it already finished.
+    const seen = await addBare('seen', 0);
+    await h.engine.project('work');
+    expect(await indexedUnder(seen)).toEqual(['pending']);
+    const unseen = await addBare('unseen', 0);
+    // BullMQ alone runs both; one projection call then applies start and finish together.
+    const worker = new Worker('work', async () => 'ok', {
+      connection: createRedis({ url: REDIS_URL, role: 'worker' }),
+      prefix: h.keys.bullPrefix,
+    });
+    try {
+      await expect
+        .poll(() => h.redis.zcard(`${h.keys.bullKeyPrefix}work:completed`), { timeout: 5000 })
+        .toBe(2);
+    } finally {
+      await worker.close();
+    }
+    const { applied } = await h.engine.project('work');
+    expect(applied).toBeGreaterThanOrEqual(5);
+    for (const id of [seen, unseen]) {
+      expect(await h.engine.store.get(id).then((t) => t?.status)).toBe('success');
+      expect(await indexedUnder(id)).toEqual(['success']);
+      expect(await h.redis.zscore(h.keys.indexFinished, id)).not.toBeNull();
+    }
   });
 });

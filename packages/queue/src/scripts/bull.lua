@@ -152,13 +152,18 @@ end
 -- One entry of a queue's BullMQ event stream, in the names the projection uses:
 -- {kind, jobId, prev, delay, progress, result, failedReason}. Kinds are BullMQ's event names
 -- (added, waiting, delayed, active, progress, completed, failed, stalled, removed, waiting-children).
+local ENTRY_FIELDS = {event = 'kind', jobId = 'jobId', prev = 'prev', delay = 'delay', data = 'progress',
+  returnvalue = 'result', failedReason = 'failedReason'}
+
 local function bullEntry(raw)
-  local f = {}
-  for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
-  return {
-    kind = f.event, jobId = f.jobId, prev = f.prev, delay = tonumber(f.delay), progress = tonumber(f.data),
-    result = f.returnvalue, failedReason = f.failedReason
-  }
+  local e = {}
+  for i = 1, #raw, 2 do
+    local name = ENTRY_FIELDS[raw[i]]
+    if name then e[name] = raw[i + 1] end
+  end
+  e.delay = tonumber(e.delay)
+  e.progress = tonumber(e.progress)
+  return e
 end
 
 -- A job's lock (`<job key>:lock`) is orphaned when the job is not in the queue's active list: BullMQ

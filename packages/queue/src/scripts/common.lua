@@ -32,12 +32,16 @@ local function gatherWrites()
 end
 
 -- Put `id` in the sorted set `key` with `score`, or take it out (score false): the last change
--- of a member in a call is the one written.
-local function zsetWrite(key, id, score)
+-- of a member in a call is the one written. `absentBefore` says the member was not in the set
+-- when the call began (a status the task did not have then): taking it out only undoes this
+-- call's own add, so nothing is written for it (a task started and finished in one call never
+-- touches the `running` index).
+local function zsetWrite(key, id, score, absentBefore)
   if GATHER == nil then
     if score then rcall('ZADD', key, score, id) else rcall('ZREM', key, id) end
     return
   end
+  if score == false and absentBefore then score = nil end
   tableAt(GATHER.zset, key)[id] = score
 end
 
@@ -103,8 +107,9 @@ local function loadRecord(id)
   if LOADED[id] then return LOADED[id] end
   local v = rcall('HMGET', K_TASK .. id, unpack(RECORD_FIELDS))
   if not v[1] then return nil end
+  -- `loadedStatus`: the status, and so the status index, the task had when this call began.
   return track({
-    id = id, status = v[1], type = v[2], queue = v[3], labels = v[4] or '{}', createdAt = tonumber(v[5]) or 0,
+    id = id, status = v[1], loadedStatus = v[1], type = v[2], queue = v[3], labels = v[4] or '{}', createdAt = tonumber(v[5]) or 0,
     attempts = v[6] or '[]', idempotencyKey = v[7] or '', parentId = v[8] or '', runStart = tonumber(v[9]) or 0,
     resumes = tonumber(v[10]) or 0, scheduleId = v[11] or '', workflowId = v[12] or '', onDepFail = v[13] or 'cancel',
     preemptedBy = v[14] or '', group = v[15] or '', changedAt = tonumber(v[16]), runAt = tonumber(v[17])
@@ -118,9 +123,17 @@ end
 
 local function emit(kind, rec, at, data)
   metricsCount(kind, rec, at, data)
-  local dataJson = data and cjson.encode(data) or '{}'
-  local fields = {'k', kind, 'id', rec.id, 'q', rec.queue, 't', rec.type, 's', rec.status, 'at', at, 'l', rec.labels,
-    'd', dataJson}
+  local fields = {'k', kind, 'id', rec.id, 'q', rec.queue, 't', rec.type, 's', rec.status, 'at', at}
+  -- Labels and data are left out when empty (the readers default them to {}): most events have
+  -- neither, and each field costs the stream entry's bytes and the XADD's time.
+  if rec.labels ~= '{}' and rec.labels ~= '' then
+    fields[#fields + 1] = 'l'
+    fields[#fields + 1] = rec.labels
+  end
+  if data and next(data) ~= nil then
+    fields[#fields + 1] = 'd'
+    fields[#fields + 1] = cjson.encode(data)
+  end
   -- A scheduled task's events carry its schedule, and a workflow node's its workflow, so
   -- subscriptions filter on them without a read.
   if rec.scheduleId and rec.scheduleId ~= '' then
@@ -223,7 +236,9 @@ local GROUP_MOVE = nil
 local function setStatus(rec, to, at, extra)
   if not canMove(rec.status, to) then return false end
   local from = rec.status
-  zsetWrite(K_IDX .. 'status:' .. from, rec.id, false)
+  -- What the task had when this call began (nil: created in this call, in no index yet).
+  local was = rec.loadedStatus
+  zsetWrite(K_IDX .. 'status:' .. from, rec.id, false, from ~= was)
   zsetWrite(K_IDX .. 'status:' .. to, rec.id, rec.createdAt)
   rec.status = to
   -- When the task last changed before this change: a start's wait is measured from it (metrics).
@@ -240,11 +255,11 @@ local function setStatus(rec, to, at, extra)
     set(rec, 'finishedAt', at)
     zsetWrite(K_IDX .. 'finished', rec.id, at)
   elseif FINAL[from] then
-    zsetWrite(K_IDX .. 'finished', rec.id, false)
+    zsetWrite(K_IDX .. 'finished', rec.id, false, not (was and FINAL[was]))
   end
   -- The dead-letter queue in the order it grew (listing dead letters by when they died).
   if to == 'dead_lettered' then zsetWrite(K_IDX .. 'dead', rec.id, at)
-  elseif from == 'dead_lettered' then zsetWrite(K_IDX .. 'dead', rec.id, false) end
+  elseif from == 'dead_lettered' then zsetWrite(K_IDX .. 'dead', rec.id, false, was ~= 'dead_lettered') end
   if rec.workflowId and rec.workflowId ~= '' then workflowMove(rec.workflowId, from, to, at) end
   if GROUP_MOVE and rec.group and rec.group ~= '' then GROUP_MOVE(rec, from, to, at) end
   return true

@@ -19,6 +19,13 @@ local IDEM_TTL = tonumber(ARGV[6])
 local QUEUE = ARGV[7]
 local LIMIT = tonumber(ARGV[8])
 
+-- One entry more than we apply, so a handler can look at the entry after its own. A call that
+-- finds nothing new (a submit's own call applied it already) answers here, before the rest of the
+-- script defines its functions: that costs more than the check itself.
+local last = redis.call('GET', KEYS[2]) or '0-0'
+local entries = redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', LIMIT + 1)
+if #entries == 0 then return {0, last, 0, 0} end
+
 --@include common
 --@include bull
 --@include deps
@@ -375,7 +382,6 @@ handlers['waiting-children'] = function(id, f, at)
   if setStatus(rec, 'blocked', at) then emit('blocked', rec, at, {}) end
 end
 
-local last = rcall('GET', KEYS[2]) or '0-0'
 -- Entries the stream dropped before we applied them are a gap: the stream has lost entries
 -- (entries-added > length) and its oldest kept entry is newer than our checkpoint.
 local function idAfter(a, b)
@@ -384,9 +390,6 @@ local function idAfter(a, b)
   a1, a2, b1, b2 = tonumber(a1), tonumber(a2), tonumber(b1), tonumber(b2)
   return a1 > b1 or (a1 == b1 and a2 > b2)
 end
--- One entry more than we apply, so a handler can look at the entry after its own.
-local entries = rcall('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', LIMIT + 1)
-if #entries == 0 then return {0, last, 0, 0} end
 -- Only a call with something to apply can find a gap (trimming keeps the newest entries).
 local trimmed = 0
 -- While the checkpoint's own entry is still in the stream nothing after it was trimmed (trimming
