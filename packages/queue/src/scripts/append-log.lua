@@ -6,10 +6,13 @@
   ARGV[4] task id  ARGV[5] now (ms)  ARGV[6] lines kept per task  ARGV[7..] lines
   Returns the number of lines written (0 when the task has no record).
 ]]
-local K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
+local K_TASK, K_IDX, MAXLEN, K_EVENTS
 
 --@include common
 
+--@call
+K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
+begin()
 local rec = loadRecord(ARGV[4])
 if rec == nil then return 0 end
 local at = tonumber(ARGV[5])

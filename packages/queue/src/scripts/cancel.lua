@@ -11,14 +11,17 @@
   Tasks waiting on this one are settled in the same call (cancelled, or run anyway: deps.lua).
   Returns {"ok", previous status} | {"missing"} | {"refused", status}
 ]]
-local K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
-local K_IDEM, IDEM_TTL, BULL = ARGV[7], tonumber(ARGV[8]), ARGV[9]
+local K_TASK, K_IDX, MAXLEN, K_EVENTS, K_IDEM, IDEM_TTL, BULL
 
 --@include common
 --@include bull
 --@include deps
 --@include groups
 
+--@call
+K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
+K_IDEM, IDEM_TTL, BULL = ARGV[7], tonumber(ARGV[8]), ARGV[9]
+begin()
 local id, at, reason = ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local rec = loadRecord(id)
 if rec == nil then return {'missing'} end

@@ -2,12 +2,17 @@
 -- the event announcing the change in the same script call: a change and its event exist together
 -- or not at all.
 --
--- Expected locals set by the including script before the include line:
+-- Expected locals declared by the including script before the include line, and set by it on
+-- each call, before it calls begin():
 --   K_TASK   task record key prefix ("<prefix>:task:")
 --   K_IDX    index key prefix       ("<prefix>:idx:")
 --   K_EVENTS event stream key
 --   MAXLEN   approximate event stream cap
-local rcall = redis.call
+-- Scripts are functions of one library (scripts.ts): what is defined here is defined once, when
+-- the library loads, and outlives calls. So everything a call sets or gathers is set afresh by
+-- begin(), never left to the previous call (which may have failed midway).
+-- redis.call, set by begin(): a library cannot call Redis while it loads.
+local rcall
 
 -- Gathered writes. A call that applies many changes (project.lua applies up to a thousand BullMQ
 -- events) gathers its index and metric writes and makes one ZADD, ZREM or HINCRBY per key and
@@ -150,8 +155,7 @@ end
 -- Workflows: a hash per workflow counts its nodes per status (`c:<status>`), kept here as nodes
 -- move, so its status and finish time follow from its nodes without reading them. Keys as in
 -- keys.ts: `<prefix>:workflow:<id>` and `<prefix>:workflows:*`, derived from the task prefix.
-local K_WF = string.gsub(K_TASK, 'task:$', 'workflow:')
-local K_WFS = string.gsub(K_TASK, 'task:$', 'workflows:')
+local K_WF, K_WFS
 
 local function workflowStatusOf(c, size)
   local finished, active = 0, 0
@@ -229,8 +233,10 @@ local function saveRecords()
   LOADED = {}
 end
 
--- Set by groups.lua, in the scripts that include it: a grouped task's counts follow its status.
+-- Set by groups.lua, in the scripts that include it: a grouped task's counts follow its status,
+-- and its state of a call starts empty.
 local GROUP_MOVE = nil
+local GROUP_BEGIN = nil
 
 -- Move a task to a new status; false when the table forbids it (the record stays as it is).
 local function setStatus(rec, to, at, extra)
@@ -353,4 +359,18 @@ local function closeAttempt(rec, at, err, stalled)
     metricsAttemptEnded(rec, last, at, stalled)
     return last
   end)
+end
+
+-- The start of every call of a script that includes this file, once the call has set the
+-- expected locals: keys derived from the task prefix, and this call's own state.
+local function begin()
+  rcall = redis.call
+  K_WF = string.gsub(K_TASK, 'task:$', 'workflow:')
+  K_WFS = string.gsub(K_TASK, 'task:$', 'workflows:')
+  K_METRICS = string.gsub(K_TASK, 'task:$', 'metrics:')
+  GATHER = nil
+  RECORDS = {}
+  LOADED = {}
+  METRIC_KEYS = {}
+  if GROUP_BEGIN then GROUP_BEGIN() end
 end

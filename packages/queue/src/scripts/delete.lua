@@ -15,12 +15,15 @@
   ARGV[8] finished before (ms, '' = no cutoff)  ARGV[9..] task ids
   Returns, per id: 1 deleted, 0 no record (stale index entries dropped), -1 refused.
 ]]
-local K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
-local BULL = ARGV[4]
+local K_TASK, K_IDX, MAXLEN, K_EVENTS, BULL
 
 --@include common
 --@include bull
 
+--@call
+K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
+BULL = ARGV[4]
+begin()
 local K_IDEM, at = ARGV[5], tonumber(ARGV[6])
 local allowed = nil
 if ARGV[7] ~= '' then

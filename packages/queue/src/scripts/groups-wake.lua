@@ -10,13 +10,16 @@
   ARGV[4] BullMQ key prefix ("<prefix>:q:")  ARGV[5] queue  ARGV[6] HSCAN cursor ('0' first)
   Returns the next cursor ('0' once every group was seen).
 ]]
-local K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
-local BULL = ARGV[4]
+local K_TASK, K_IDX, MAXLEN, K_EVENTS, BULL
 
 --@include common
 --@include bull
 --@include groups
 
+--@call
+K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
+BULL = ARGV[4]
+begin()
 local QUEUE = ARGV[5]
 local q = queueGroups(QUEUE)
 local page = rcall('HSCAN', groupsKey(QUEUE, ''), ARGV[6], 'COUNT', 200)

@@ -18,7 +18,7 @@
 -- consistent as the records: a stalled task's `pending` and its next `running` and end are each
 -- counted once, and its slot is freed when its end is recorded.
 
-local K_QUEUES = string.gsub(K_TASK, 'task:$', 'queue:')
+local K_QUEUES -- set per call (GROUP_BEGIN)
 local DEFAULT_GROUP_WINDOW = __GROUP_WINDOW__
 local PRIORITY_TOP = __PRIORITY_MAX__
 -- Turns one dispatch takes at most beyond its window (groups leaving the ring), bounding the call.
@@ -30,6 +30,11 @@ local function startsKey(queue, group) return K_QUEUES .. queue .. ':group:' .. 
 
 -- Queues touched by this call: their limits and state, read once and written back by groupsFlush.
 local GROUP_QUEUES = {}
+
+GROUP_BEGIN = function()
+  K_QUEUES = string.gsub(K_TASK, 'task:$', 'queue:')
+  GROUP_QUEUES = {}
+end
 
 local function queueGroups(queue)
   local q = GROUP_QUEUES[queue]

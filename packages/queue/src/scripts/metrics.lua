@@ -8,11 +8,12 @@
 -- merge across minutes, queues and types by adding counts, and percentiles are read back within
 -- 1 %. No EXPIRE here: the metrics keeper sets it when it folds the minute into its hour and the
 -- totals (metrics-fold.lua), so a minute cannot expire before it is counted there.
-local K_METRICS = string.gsub(K_TASK, 'task:$', 'metrics:')
+local K_METRICS -- set by begin() (common.lua)
 local METRIC_OF_EVENT = __METRIC_OF_EVENT__
-local METRIC_LOG_GAMMA = math.log(__METRIC_GAMMA__)
+local METRIC_LOG_GAMMA = __METRIC_LOG_GAMMA__
 
--- Keys by queue and minute, built once per call (a call applies many events of one minute).
+-- Keys by queue and minute, built once per call (a call applies many events of one minute); emptied
+-- by begin().
 local METRIC_KEYS = {}
 
 local function metricsKey(queue, at)

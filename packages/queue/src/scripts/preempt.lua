@@ -18,13 +18,16 @@
   ARGV[8..] urgent task ids, most urgent first
   Returns a flat list {victim, urgent, victim, urgent, ...}.
 ]]
-local K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
-local BULL = ARGV[4]
-local K_GRANTS = KEYS[2]
+local K_TASK, K_IDX, MAXLEN, K_EVENTS, BULL
 
 --@include common
 --@include bull
 
+--@call
+K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
+BULL = ARGV[4]
+local K_GRANTS = KEYS[2]
+begin()
 local QUEUE, BELOW, SLOTS = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 if SLOTS < 1 then return {} end
 -- Twice the slots: a queue just made smaller still lists its running tasks in full.

@@ -12,19 +12,8 @@
   ARGV[7] queue name            ARGV[8] entries per call
   Returns {applied entries, last entry id, more remaining (0/1), trimmed past checkpoint (0/1)}
 ]]
-local K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[3]
-local BULL = ARGV[4]
-local K_IDEM = ARGV[5]
-local IDEM_TTL = tonumber(ARGV[6])
-local QUEUE = ARGV[7]
-local LIMIT = tonumber(ARGV[8])
-
--- One entry more than we apply, so a handler can look at the entry after its own. A call that
--- finds nothing new (a submit's own call applied it already) answers here, before the rest of the
--- script defines its functions: that costs more than the check itself.
-local last = redis.call('GET', KEYS[2]) or '0-0'
-local entries = redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', LIMIT + 1)
-if #entries == 0 then return {0, last, 0, 0} end
+-- Set on each call (below --@call).
+local K_TASK, K_IDX, MAXLEN, K_EVENTS, BULL, K_IDEM, IDEM_TTL, QUEUE, LIMIT
 
 --@include common
 --@include bull
@@ -390,21 +379,35 @@ local function idAfter(a, b)
   a1, a2, b1, b2 = tonumber(a1), tonumber(a2), tonumber(b1), tonumber(b2)
   return a1 > b1 or (a1 == b1 and a2 > b2)
 end
+local function fieldsOf(entry)
+  if entry == nil then return nil end
+  return bullEntry(entry[2])
+end
+
+--@call
+K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[3]
+BULL, K_IDEM, IDEM_TTL = ARGV[4], ARGV[5], tonumber(ARGV[6])
+QUEUE, LIMIT = ARGV[7], tonumber(ARGV[8])
+begin()
+
+-- From the checkpoint's own entry on, and one entry more than we apply, so a handler can look at
+-- the entry after its own.
+local last = rcall('GET', KEYS[2]) or '0-0'
+local entries = rcall('XRANGE', KEYS[1], last, '+', 'COUNT', LIMIT + 2)
+-- While the checkpoint's own entry is still in the stream nothing after it was trimmed (trimming
+-- takes the oldest first): no XINFO STREAM on every call.
+local kept = entries[1] ~= nil and entries[1][1] == last
+if kept then table.remove(entries, 1) end
+if #entries == 0 then return {0, last, 0, 0} end
 -- Only a call with something to apply can find a gap (trimming keeps the newest entries).
 local trimmed = 0
--- While the checkpoint's own entry is still in the stream nothing after it was trimmed (trimming
--- takes the oldest first): one cheap XRANGE instead of XINFO STREAM on every call.
-if last ~= '0-0' and #rcall('XRANGE', KEYS[1], last, last) == 0 then
+if last ~= '0-0' and not kept then
   local info = rcall('XINFO', 'STREAM', KEYS[1])
   local f = {}
   for i = 1, #info, 2 do f[info[i]] = info[i + 1] end
   local first = f['first-entry']
   local lost = f['entries-added'] == nil or tonumber(f['entries-added']) > tonumber(f['length'])
   if lost and type(first) == 'table' and idAfter(first[1], last) then trimmed = 1 end
-end
-local function fieldsOf(entry)
-  if entry == nil then return nil end
-  return bullEntry(entry[2])
 end
 local applied = math.min(#entries, LIMIT)
 local current = fieldsOf(entries[1])

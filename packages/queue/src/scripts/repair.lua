@@ -21,14 +21,17 @@
   ARGV[10+n ..] candidate triples
   Returns the findings: a flat list of (kind, subject, member, detail) quadruples.
 ]]
-local K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
-local BULL, K_IDEM, IDEM_TTL = ARGV[4], ARGV[5], tonumber(ARGV[6])
+local K_TASK, K_IDX, MAXLEN, K_EVENTS, BULL, K_IDEM, IDEM_TTL
 
 --@include common
 --@include bull
 --@include deps
 --@include groups
 
+--@call
+K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[1]
+BULL, K_IDEM, IDEM_TTL = ARGV[4], ARGV[5], tonumber(ARGV[6])
+begin()
 local at, dryRun = tonumber(ARGV[7]), ARGV[8] == '1'
 local live = {}
 local n = tonumber(ARGV[9])
