@@ -131,7 +131,42 @@ async function ours(run: number): Promise<Cost> {
   );
 }
 
+/**
+ * Redis CPU per task submitted one at a time (a `submitTask` each), no worker: the engine's submit
+ * (BullMQ's add and the submit's own projection call) against `queue.add` with the same job options.
+ * At one task per call nothing is shared between tasks, so this is where a call's fixed cost shows.
+ */
+const SINGLE = 2000;
+async function singleSubmit(submit: (n: number) => Promise<unknown>): Promise<number> {
+  // The first call on a connection sets things up (scripts, queue settings): not counted.
+  await submit(-1);
+  const cpu0 = await redisCpuMs(admin);
+  for (let n = 0; n < SINGLE; n++) await submit(n);
+  return (((await redisCpuMs(admin)) - cpu0) * 1000) / SINGLE;
+}
+
+async function singleOurs(run: number): Promise<number> {
+  const tp = noopEngine(server.url, CONCURRENCY, `tps${run + 1}`);
+  try {
+    return await singleSubmit((n) => tp.engine.submit({ type: 'noop', params: { n } }));
+  } finally {
+    await tp.close();
+  }
+}
+
+async function singleRaw(run: number): Promise<number> {
+  const connection = createRedis({ url: server.url, role: 'worker' });
+  const queue = new Queue(`raws${run + 1}`, { connection, prefix: 'raw' });
+  try {
+    return await singleSubmit((n) => queue.add('noop', { n }, jobOptions()));
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
 try {
+  const single = await alternate(RUNS, singleOurs, singleRaw);
   const result = await alternate(RUNS, ours, raw);
   const pick = (side: Cost[], key: keyof Cost) => side.map((c) => c[key]);
   console.log(
@@ -151,6 +186,16 @@ try {
       rawLabel: 'BullMQ addBulk + Worker, same job options',
       goal: { kind: 'ratio<=', value: 1.5 },
       note: `${fmt(tasks, 0)} tasks per run, concurrency ${CONCURRENCY}, in one process (engine + WorkerHost vs Queue + Worker)`,
+    },
+    {
+      order: 1.5,
+      figure: 'Redis CPU per task submitted one at a time (submit + record, no run)',
+      unit: 'µs',
+      ours: single.ours,
+      raw: single.raw,
+      rawLabel: 'BullMQ `queue.add`, same job options',
+      goal: { kind: 'ratio<=', value: 1.5 },
+      note: `${fmt(SINGLE, 0)} sequential submits per run (engine.submit vs queue.add), no worker; the goal is the issue's Redis CPU goal applied to a submit alone`,
     },
     {
       order: 3,
