@@ -255,7 +255,10 @@ export class ScheduleStore {
 
   /**
    * Record a tick and move the next run from `expected` to `next` in one script call; false when
-   * another process recorded this tick first. `expected` null records a manual trigger.
+   * another process recorded this tick first. When the next run is no longer `expected` (the
+   * schedule was paused or changed while the tick fired), the outcome is recorded all the same,
+   * unless the history already has it, and the next run is left as it is. `expected` null records
+   * a manual trigger.
    */
   async recordTick(
     schedule: Schedule,

@@ -1,6 +1,7 @@
-import { createLogger, ValidationError } from '@taskplane/core';
+import { createLogger, createRedis, ValidationError, waitReady } from '@taskplane/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHarness, type Harness } from '../testing/harness';
+import { type EngineHooks, TaskEngine } from '../task-engine';
+import { createHarness, type Harness, REDIS_URL, testTypes } from '../testing/harness';
 import { ScheduleStore } from './schedule-store';
 import { Scheduler } from './scheduler';
 
@@ -9,14 +10,32 @@ import { Scheduler } from './scheduler';
 let h: Harness;
 let store: ScheduleStore;
 const logger = createLogger('test', 'warn');
+const engines: TaskEngine[] = [];
 
 beforeEach(async () => {
   h = await createHarness();
   store = ScheduleStore.of(h.engine);
 });
 afterEach(async () => {
+  await Promise.all(engines.splice(0).map((e) => e.close()));
   await h.close();
 });
+
+/** An engine of its own on the harness' keys, with fault-injection hooks. */
+async function hookedEngine(hooks: EngineHooks): Promise<TaskEngine> {
+  const redis = createRedis({ url: REDIS_URL, role: 'producer' });
+  await waitReady(redis);
+  const engine = new TaskEngine({
+    config: h.config,
+    registry: testTypes,
+    keys: h.keys,
+    redis,
+    logger,
+    hooks,
+  });
+  engines.push(engine);
+  return engine;
+}
 
 const scheduler = () => new Scheduler({ engine: h.engine, store, logger });
 const every = (extra: Record<string, unknown> = {}) => ({
@@ -96,6 +115,35 @@ describe('the scheduler', () => {
       'fired',
       'skipped',
     ]);
+  });
+
+  it('records a tick whose schedule was paused while it fired, and the schedule stays paused', async () => {
+    const t0 = Date.now();
+    const schedule = await store.create(every({ overlap: 'allow' }), t0);
+    // The pause lands while the tick fires: after the tick's key is claimed, before its job is added.
+    let pausing: Promise<unknown> | null = null;
+    const engine = await hookedEngine({
+      afterIdempotencyClaim: async () => {
+        pausing ??= store.setPaused(schedule.id, true, t0 + 1000);
+        await pausing;
+      },
+    });
+    await new Scheduler({ engine, store: ScheduleStore.of(engine), logger }).runDue(t0 + 1000);
+    const tasks = await scheduled(schedule.id);
+    expect(tasks).toHaveLength(1);
+    // The task the tick submitted is in the schedule's history, as every fired tick's is.
+    const ticks = await store.ticks(schedule.id);
+    expect(ticks).toMatchObject([{ kind: 'fired', tick: schedule.nextRunAt, taskId: tasks[0]!.id }]);
+    expect(await store.get(schedule.id)).toMatchObject({
+      paused: true,
+      nextRunAt: null,
+      lastTaskId: tasks[0]!.id,
+    });
+    expect(await h.redis.zscore(h.keys.schedulesDue, schedule.id)).toBeNull();
+    // Another scheduler that fired the same tick (same key, same task) records nothing more.
+    const next = schedule.nextRunAt! + 1000;
+    expect(await store.recordTick(schedule, schedule.nextRunAt, next, ticks[0]!)).toBe(false);
+    expect(await store.ticks(schedule.id)).toHaveLength(1);
   });
 
   it('pauses, resumes, triggers and deletes', async () => {
