@@ -1,40 +1,15 @@
-import { createLogger, createRedis, waitReady } from '@taskplane/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TaskEngine } from './task-engine';
-import { createHarness, type Harness, REDIS_URL, testTypes } from './testing/harness';
+import { createHarness, type Harness } from './testing/harness';
 
 let h: Harness;
-const extra: TaskEngine[] = [];
 afterEach(async () => {
-  for (const engine of extra.splice(0)) {
-    await engine.close();
-    engine.redis.disconnect();
-  }
   await h?.close();
 });
-
-/** Another engine on the same prefix with its own connection, as another API process has. */
-async function otherEngine(
-  hooks: ConstructorParameters<typeof TaskEngine>[0]['hooks'] = {},
-): Promise<TaskEngine> {
-  const redis = createRedis({ url: REDIS_URL, role: 'producer' });
-  await waitReady(redis);
-  const engine = new TaskEngine({
-    config: h.config,
-    registry: testTypes,
-    keys: h.keys,
-    redis,
-    logger: createLogger('test', 'warn'),
-    hooks,
-  });
-  extra.push(engine);
-  return engine;
-}
 
 describe('idempotent submit', () => {
   it('a submit that dies between claiming its key and adding the job blocks nothing: the retry creates the task', async () => {
     h = await createHarness();
-    const dying = await otherEngine({
+    const dying = await h.otherEngine({
       afterIdempotencyClaim: async () => {
         throw new Error('process died here');
       },
@@ -62,7 +37,7 @@ describe('idempotent submit', () => {
 
   it('fifty identical concurrent submits from five processes create one task', async () => {
     h = await createHarness();
-    const engines = await Promise.all(Array.from({ length: 5 }, () => otherEngine()));
+    const engines = await Promise.all(Array.from({ length: 5 }, () => h.otherEngine()));
     const input = { type: 'work', params: {}, idempotencyKey: 'same' };
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => engines[i % 5]!.submit(input)));
     const ids = new Set(results.map((r) => r.task.id));

@@ -1,7 +1,6 @@
-import { createLogger, createRedis, ValidationError, waitReady } from '@taskplane/core';
+import { createLogger, ValidationError } from '@taskplane/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type EngineHooks, TaskEngine } from '../task-engine';
-import { createHarness, type Harness, REDIS_URL, testTypes } from '../testing/harness';
+import { createHarness, type Harness } from '../testing/harness';
 import { ScheduleStore } from './schedule-store';
 import { Scheduler } from './scheduler';
 
@@ -10,32 +9,14 @@ import { Scheduler } from './scheduler';
 let h: Harness;
 let store: ScheduleStore;
 const logger = createLogger('test', 'warn');
-const engines: TaskEngine[] = [];
 
 beforeEach(async () => {
   h = await createHarness();
   store = ScheduleStore.of(h.engine);
 });
 afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.close()));
   await h.close();
 });
-
-/** An engine of its own on the harness' keys, with fault-injection hooks. */
-async function hookedEngine(hooks: EngineHooks): Promise<TaskEngine> {
-  const redis = createRedis({ url: REDIS_URL, role: 'producer' });
-  await waitReady(redis);
-  const engine = new TaskEngine({
-    config: h.config,
-    registry: testTypes,
-    keys: h.keys,
-    redis,
-    logger,
-    hooks,
-  });
-  engines.push(engine);
-  return engine;
-}
 
 const scheduler = () => new Scheduler({ engine: h.engine, store, logger });
 const every = (extra: Record<string, unknown> = {}) => ({
@@ -122,7 +103,7 @@ describe('the scheduler', () => {
     const schedule = await store.create(every({ overlap: 'allow' }), t0);
     // The pause lands while the tick fires: after the tick's key is claimed, before its job is added.
     let pausing: Promise<unknown> | null = null;
-    const engine = await hookedEngine({
+    const engine = await h.otherEngine({
       afterIdempotencyClaim: async () => {
         pausing ??= store.setPaused(schedule.id, true, t0 + 1000);
         await pausing;

@@ -13,11 +13,12 @@ import {
   type TaskplaneConfig,
   TaskTypeRegistry,
   TransientError,
+  waitReady,
 } from '@taskplane/core';
 import { decodeStreamEntry } from '@taskplane/events';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { TaskEngine } from '../task-engine';
+import { type EngineHooks, TaskEngine } from '../task-engine';
 import { WorkerHost } from '../worker-host';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -137,6 +138,11 @@ export interface Harness {
   keys: Keys;
   runs: RunRecord[];
   startWorker(overrides?: { queues?: string[] }): Promise<WorkerHost>;
+  /**
+   * Another engine on the same prefix with its own connection, as another API process has, with
+   * fault-injection hooks; closed with the harness.
+   */
+  otherEngine(hooks?: EngineHooks): Promise<TaskEngine>;
   /** Events of the log, oldest first. */
   events(): Promise<TaskEvent[]>;
   /** Resolves when `predicate` holds for the log (polls the stream; the projector runs in workers). */
@@ -168,6 +174,7 @@ export async function createHarness(configOverrides: Record<string, unknown> = {
   const engine = new TaskEngine({ config, registry: testTypes, keys, redis, logger });
   const runs: RunRecord[] = [];
   const hosts: WorkerHost[] = [];
+  const others: TaskEngine[] = [];
 
   const events = async () => {
     const entries = (await redis.xrange(keys.events, '-', '+')) as [string, string[]][];
@@ -194,6 +201,13 @@ export async function createHarness(configOverrides: Record<string, unknown> = {
       hosts.push(host);
       return host;
     },
+    async otherEngine(hooks = {}) {
+      const connection = createRedis({ url: REDIS_URL, role: 'producer' });
+      await waitReady(connection);
+      const other = new TaskEngine({ config, registry: testTypes, keys, redis: connection, logger, hooks });
+      others.push(other);
+      return other;
+    },
     events,
     async waitForEvents(predicate, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
@@ -211,6 +225,10 @@ export async function createHarness(configOverrides: Record<string, unknown> = {
     },
     async close() {
       await Promise.all(hosts.map((h) => h.stop()));
+      for (const other of others.splice(0)) {
+        await other.close();
+        other.redis.disconnect();
+      }
       await engine
         .queue('work')
         .obliterate({ force: true })
