@@ -1,8 +1,36 @@
 import { FINAL_STATUSES, FINAL_WORKFLOW_STATUSES } from '@taskplane/core';
+import type { Redis } from 'ioredis';
 import { workflowTrim } from './scripts';
 import type { TaskEngine } from './task-engine';
 
 const BATCH = 500;
+
+/**
+ * Trims a page of ids and says how many it kept (refused: requeued meanwhile, or finished after
+ * the cutoff). Kept ids stay in the index: the walks step over them, never loop on them.
+ */
+type TrimPage = (ids: string[]) => Promise<number>;
+
+/** Trim the members of `index` scored at or before `cutoff`, oldest first. */
+async function trimScoredUpTo(redis: Redis, index: string, cutoff: number, trim: TrimPage): Promise<void> {
+  for (let skip = 0; ; ) {
+    const ids = await redis.zrangebyscore(index, '-inf', cutoff, 'LIMIT', skip, BATCH);
+    if (ids.length === 0) break;
+    skip += await trim(ids);
+    if (ids.length < BATCH) break;
+  }
+}
+
+/** Trim the oldest members of `index` beyond the newest `keep`. */
+async function trimBeyond(redis: Redis, index: string, keep: number, trim: TrimPage): Promise<void> {
+  for (let skip = 0; ; ) {
+    const surplus = (await redis.zcard(index)) - keep;
+    if (surplus <= skip) break;
+    const ids = await redis.zrange(index, skip, skip + Math.min(surplus - skip, BATCH) - 1);
+    if (ids.length === 0) break;
+    skip += await trim(ids);
+  }
+}
 
 /**
  * Trim finished task records by age and by count per status. Walks only the finished index and
@@ -13,34 +41,17 @@ const BATCH = 500;
 export async function trimFinished(engine: TaskEngine, now = Date.now()): Promise<number> {
   const { config, keys, redis } = engine;
   let removed = 0;
-  // Refused ids (a task requeued meanwhile) stay in the index: step over them, never loop on them.
   const drop = async (ids: string[], finishedBefore?: number): Promise<number> => {
     const outcomes = await engine.deleteTasks(ids, finishedBefore === undefined ? {} : { finishedBefore });
     removed += outcomes.filter((o) => o === 'deleted').length;
     return outcomes.filter((o) => o === 'refused').length;
   };
-
   const cutoff = now - config.retention.finished_max_age;
-  for (let skip = 0; ; ) {
-    const ids = await redis.zrangebyscore(keys.indexFinished, '-inf', cutoff, 'LIMIT', skip, BATCH);
-    if (ids.length === 0) break;
-    skip += await drop(ids, cutoff + 1);
-    if (ids.length < BATCH) break;
-  }
-
-  for (const status of FINAL_STATUSES) {
-    for (let skip = 0; ; ) {
-      const surplus = (await redis.zcard(keys.indexStatus(status))) - config.retention.finished_max_count;
-      if (surplus <= skip) break;
-      const ids = await redis.zrange(
-        keys.indexStatus(status),
-        skip,
-        skip + Math.min(surplus - skip, BATCH) - 1,
-      );
-      if (ids.length === 0) break;
-      skip += await drop(ids);
-    }
-  }
+  await trimScoredUpTo(redis, keys.indexFinished, cutoff, (ids) => drop(ids, cutoff + 1));
+  for (const status of FINAL_STATUSES)
+    await trimBeyond(redis, keys.indexStatus(status), config.retention.finished_max_count, (ids) =>
+      drop(ids),
+    );
   return removed;
 }
 
@@ -53,7 +64,6 @@ export async function trimFinishedWorkflows(engine: TaskEngine, now = Date.now()
   const { config, keys, redis } = engine;
   const cutoff = now - config.retention.finished_max_age;
   let removed = 0;
-  // Ids the script kept (finished after the cutoff, or running again) stay: step over them.
   const trim = async (ids: string[], finishedBy: number): Promise<number> => {
     const deleted = await workflowTrim(redis, keys, finishedBy, ids);
     removed += deleted;
@@ -62,19 +72,10 @@ export async function trimFinishedWorkflows(engine: TaskEngine, now = Date.now()
   for (const status of FINAL_WORKFLOW_STATUSES) {
     const index = keys.workflowsByStatus(status);
     // Scores are creation times: a workflow created before the cutoff may have finished after it.
-    for (let skip = 0; ; ) {
-      const ids = await redis.zrangebyscore(index, '-inf', cutoff, 'LIMIT', skip, BATCH);
-      if (ids.length === 0) break;
-      skip += await trim(ids, cutoff);
-      if (ids.length < BATCH) break;
-    }
-    for (let skip = 0; ; ) {
-      const surplus = (await redis.zcard(index)) - config.retention.finished_max_count;
-      if (surplus <= skip) break;
-      const ids = await redis.zrange(index, skip, skip + Math.min(surplus - skip, BATCH) - 1);
-      if (ids.length === 0) break;
-      skip += await trim(ids, Number.MAX_SAFE_INTEGER);
-    }
+    await trimScoredUpTo(redis, index, cutoff, (ids) => trim(ids, cutoff));
+    await trimBeyond(redis, index, config.retention.finished_max_count, (ids) =>
+      trim(ids, Number.MAX_SAFE_INTEGER),
+    );
   }
   return removed;
 }

@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_GROUP_WINDOW, FINAL_STATUSES, type Keys, PRIORITY_MAX, TRANSITIONS } from '@taskplane/core';
+import {
+  DEFAULT_GROUP_WINDOW,
+  FINAL_STATUSES,
+  FINAL_WORKFLOW_STATUSES,
+  type Keys,
+  PRIORITY_MAX,
+  TRANSITIONS,
+} from '@taskplane/core';
 import type { Redis } from 'ioredis';
 import { COUNTED_EVENTS, SKETCH_GAMMA } from './metrics/metric-fields';
 
@@ -17,22 +24,29 @@ const TRANSITIONS_LUA = luaTable(
   Object.entries(TRANSITIONS).map(([from, tos]) => [from, luaTable(tos.map((to) => [to, 'true']))]),
 );
 const FINAL_LUA = luaTable([...FINAL_STATUSES].map((s) => [s, 'true']));
+const FINAL_WORKFLOW_LUA = luaTable(FINAL_WORKFLOW_STATUSES.map((s) => [s, 'true']));
 const METRIC_OF_EVENT_LUA = luaTable(Object.entries(COUNTED_EVENTS).map(([kind, c]) => [kind, `'${c}'`]));
 
+/** The includes of a script expanded: each `--@include name` line replaced by `scripts/name.lua`, in turn. */
+function expandIncludes(text: string): string {
+  return text.replace(/^--@include (\w+)$/gm, (_, include: string) =>
+    expandIncludes(readFileSync(join(here, 'scripts', `${include}.lua`), 'utf8')),
+  );
+}
+
 /**
- * A script's text with its `--@include name` lines replaced by `scripts/name.lua`, whose own
- * includes are replaced in turn (common.lua includes metrics.lua).
+ * A script's text as Redis runs it: its includes expanded (common.lua includes metrics.lua), and
+ * the values shared with TypeScript (`__NAME__`) filled in.
  */
 export function renderLua(text: string): string {
-  return text.replace(/^--@include (\w+)$/gm, (_, include: string) =>
-    renderLua(readFileSync(join(here, 'scripts', `${include}.lua`), 'utf8'))
-      .replace('__TRANSITIONS__', TRANSITIONS_LUA)
-      .replace('__FINAL__', FINAL_LUA)
-      .replace('__GROUP_WINDOW__', String(DEFAULT_GROUP_WINDOW))
-      .replace('__PRIORITY_MAX__', String(PRIORITY_MAX))
-      .replace('__METRIC_OF_EVENT__', METRIC_OF_EVENT_LUA)
-      .replace('__METRIC_LOG_GAMMA__', String(Math.log(SKETCH_GAMMA))),
-  );
+  return expandIncludes(text)
+    .replaceAll('__TRANSITIONS__', TRANSITIONS_LUA)
+    .replaceAll('__FINAL__', FINAL_LUA)
+    .replaceAll('__FINAL_WORKFLOW__', FINAL_WORKFLOW_LUA)
+    .replaceAll('__GROUP_WINDOW__', String(DEFAULT_GROUP_WINDOW))
+    .replaceAll('__PRIORITY_MAX__', String(PRIORITY_MAX))
+    .replaceAll('__METRIC_OF_EVENT__', METRIC_OF_EVENT_LUA)
+    .replaceAll('__METRIC_LOG_GAMMA__', String(Math.log(SKETCH_GAMMA)));
 }
 
 function load(name: string): string {

@@ -24,6 +24,8 @@ local QUEUE = ARGV[5]
 local q = queueGroups(QUEUE)
 local page = rcall('HSCAN', groupsKey(QUEUE, ''), ARGV[6], 'COUNT', 200)
 local names = page[2]
+-- A queue without groups: nothing to dispatch, and nothing to write.
+if #names == 0 and page[1] == '0' then return '0' end
 for i = 1, #names, 2 do ringJoin(QUEUE, groupOf(QUEUE, names[i])) end
 q.dirty = true
 groupsFlush()

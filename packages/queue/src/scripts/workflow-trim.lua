@@ -11,7 +11,8 @@
   Returns how many were deleted.
 ]]
 local K_WF, K_WFS, CUTOFF = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local FINISHED = {succeeded = true, failed = true, cancelled = true}
+-- The statuses a workflow ends in, from packages/core workflow.ts.
+local FINISHED = __FINAL_WORKFLOW__
 local deleted = 0
 for i = 4, #ARGV do
   local id = ARGV[i]
