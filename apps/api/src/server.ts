@@ -113,14 +113,14 @@ export function createApiServer(services: Services, logger: Logger): ApiServer {
    * adapter: no copy of the body, no Request built and no Response piped here. Chunked bodies of
    * unknown size take the route below, which reads them against the limit first.
    */
-  const direct = (req: IncomingMessage, url: URL): boolean => {
-    if (url.pathname !== yoga.graphqlEndpoint) return false;
+  const direct = (req: IncomingMessage, path: string): boolean => {
+    if (path !== yoga.graphqlEndpoint) return false;
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return true;
     const declared = req.headers['content-length'];
     return declared !== undefined && Number(declared) <= maxBody;
   };
-  const serveGraphQL = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
-    const timer = metrics.latency.startTimer({ route: url.pathname });
+  const serveGraphQL = (req: IncomingMessage, res: ServerResponse, path: string): void => {
+    const timer = metrics.latency.startTimer({ route: path });
     // A server-sent event stream lasts as long as its subscription: it is not a request duration.
     // (Yoga answers with one when asked for text/event-stream; its headers go out by writeHead.)
     const stream = req.headers.accept?.includes('text/event-stream') ?? false;
@@ -141,11 +141,16 @@ export function createApiServer(services: Services, logger: Logger): ApiServer {
   };
 
   const http = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-    if (direct(req, url)) {
-      serveGraphQL(req, res, url);
+    // The path as sent decides the direct route: parsing a URL per request cost a GraphQL request
+    // about a tenth of what Yoga's own handling costs. A path spelled otherwise (`/a/../graphql`)
+    // takes the route below, which parses it.
+    const raw = req.url ?? '/';
+    const query = raw.indexOf('?');
+    if (direct(req, query === -1 ? raw : raw.slice(0, query))) {
+      serveGraphQL(req, res, yoga.graphqlEndpoint);
       return;
     }
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
     const timer = metrics.latency.startTimer({
       route: url.pathname.startsWith('/api/') ? '/api' : url.pathname,
     });

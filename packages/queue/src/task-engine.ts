@@ -14,6 +14,7 @@ import {
   type ParsedTaskInput,
   PRIORITY_DEFAULT,
   paramsLimitErrors,
+  parseReporting,
   type Task,
   TaskInput,
   type TaskplaneConfig,
@@ -483,7 +484,7 @@ export class TaskEngine {
       maxBytes: this.config.api.max_params_bytes,
     });
     if (limits.length > 0) return { ok: false, fields: limits };
-    const parsed = TaskInput.safeParse(raw, { reportInput: true });
+    const parsed = parseReporting(TaskInput, raw);
     const fields = parsed.success ? [] : fieldErrors(parsed.error);
     let params: Record<string, unknown> | null = null;
     try {

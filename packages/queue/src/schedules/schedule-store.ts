@@ -8,6 +8,7 @@ import {
   nextTick,
   type ParamsLimits,
   paramsLimitErrors,
+  parseReporting,
   type Schedule,
   ScheduleChange,
   type ScheduleDefinition,
@@ -105,7 +106,7 @@ export class ScheduleStore {
    * schema and the queue. Every problem at once, with paths (`cron`, `task.params.url`).
    */
   validate(input: unknown): ScheduleDefinition {
-    const parsed = ScheduleInput.safeParse(input, { reportInput: true });
+    const parsed = parseReporting(ScheduleInput, input);
     const fields: FieldError[] = parsed.success ? [] : fieldErrors(parsed.error);
     const task = (input as { task?: { type?: unknown; params?: unknown; queue?: unknown } } | null)?.task;
     if (task && typeof task.type === 'string') {
@@ -174,7 +175,7 @@ export class ScheduleStore {
   /** Change a schedule's definition (the result is validated as a whole); the next run is recomputed. */
   async update(id: string, change: unknown, now = Date.now()): Promise<Schedule> {
     const current = await this.getOrThrow(id);
-    const parsedChange = ScheduleChange.safeParse(change, { reportInput: true });
+    const parsedChange = parseReporting(ScheduleChange, change);
     if (!parsedChange.success) throw validationError(fieldErrors(parsedChange.error));
     const def = this.validate({
       ...definitionOf(current),
