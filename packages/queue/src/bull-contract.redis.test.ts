@@ -37,7 +37,8 @@ if ARGV[4] == 'schedule' then found.done = bullScheduleParked(queue, id, tonumbe
 return cjson.encode(found)`;
 
 interface Probe {
-  job: { name: string; data: string; timestamp: number; delay: number } | false;
+  /** `timestamp` as BullMQ stored it (text: the projection keeps its form, see common.lua num). */
+  job: { name: string; data: string; timestamp: string; delay: number } | false;
   worker: string | false;
   reasons: string[] | Record<string, never>;
   failedReason: string | false;
@@ -122,7 +123,7 @@ describe('BullMQ storage as bull.lua reads it', () => {
     expect(p.job).toEqual({
       name: 'sync',
       data: JSON.stringify({ params: { a: 1 } }),
-      timestamp: 1_700_000_000_000,
+      timestamp: '1700000000000',
       delay: 0,
     });
     expect(p.worker).toBe('w-contract');

@@ -177,3 +177,76 @@ describe('status indexes', () => {
     }
   });
 });
+
+describe('times and numbers on records, indexes and events', () => {
+  it('are written exactly as BullMQ and its event stream gave them, fractions as fractions', async () => {
+    h = await createHarness();
+    const createdAt = 1_700_000_000_123;
+    const id = `t-times-${Date.now()}`;
+    await h.engine
+      .queue('work')
+      .add(
+        'work',
+        { params: {}, labels: {}, priority: 5, order: 'fifo', maxAttempts: 1, timeoutMs: 1000 },
+        { jobId: id, timestamp: createdAt },
+      );
+    let progressed!: () => void;
+    const reported = new Promise<void>((resolve) => {
+      progressed = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const worker = new Worker(
+      'work',
+      async (job) => {
+        await job.updateProgress(40.5);
+        progressed();
+        await released;
+        return 'ok';
+      },
+      { connection: createRedis({ url: REDIS_URL, role: 'worker' }), prefix: h.keys.bullPrefix },
+    );
+    try {
+      // Recorded while running: the fraction is the record's progress.
+      await reported;
+      await h.engine.project('work');
+      expect(await h.redis.hget(h.keys.task(id), 'progress')).toBe('40.5');
+      release();
+      await expect
+        .poll(() => h.redis.zscore(`${h.keys.bullKeyPrefix}work:completed`, id), { timeout: 5000 })
+        .not.toBeNull();
+    } finally {
+      await worker.close();
+    }
+    await h.engine.project('work');
+    // The times of BullMQ's entries (an entry id starts with its time in ms).
+    const entries = await h.redis.xrange(h.keys.bullEvents('work'), '-', '+');
+    const at = (kind: string) => entries.find(([, f]) => f[1] === kind && f[3] === id)![0].split('-')[0]!;
+    const record = await h.redis.hgetall(h.keys.task(id));
+    expect(record.createdAt).toBe(String(createdAt));
+    expect(record.startedAt).toBe(at('active'));
+    expect(record.finishedAt).toBe(at('completed'));
+    expect(record.updatedAt).toBe(at('completed'));
+    expect(record.progress).toBe('100');
+    expect(JSON.parse(record.attempts!)[0].slice(0, 3)).toEqual([
+      1,
+      Number(at('active')),
+      Number(at('completed')),
+    ]);
+    expect(await h.redis.zscore(h.keys.indexStatus('success'), id)).toBe(String(createdAt));
+    expect(await h.redis.zscore(h.keys.indexFinished, id)).toBe(at('completed'));
+    // Each event carries its time as text, and the progress event its fraction.
+    const events = (await h.redis.xrange(h.keys.events, '-', '+')).filter(([, f]) => f[3] === id);
+    const field = (f: string[], name: string) => f[f.indexOf(name) + 1];
+    expect(events.map(([, f]) => [field(f, 'k'), field(f, 'at')])).toEqual([
+      ['submitted', at('added')],
+      ['started', at('active')],
+      ['progress', at('progress')],
+      ['succeeded', at('completed')],
+    ]);
+    const progress = events.find(([, f]) => field(f, 'k') === 'progress')!;
+    expect(JSON.parse(field(progress[1], 'd')!)).toEqual({ progress: 40.5 });
+  });
+});

@@ -13,7 +13,8 @@ end
 local function bullJob(queue, id)
   local v = rcall('HMGET', bullJobKey(queue, id), 'name', 'data', 'timestamp', 'delay')
   if not v[1] then return nil end
-  return {name = v[1], data = v[2], timestamp = tonumber(v[3]), delay = tonumber(v[4]) or 0}
+  -- The timestamp as text: the caller decides how to read it (project.lua keeps its text).
+  return {name = v[1], data = v[2], timestamp = v[3], delay = tonumber(v[4]) or 0}
 end
 
 -- The worker that took the job last (BullMQ's "processed by"), or nil.

@@ -21,7 +21,7 @@ local K_TASK, K_IDX, MAXLEN, K_EVENTS, BULL, K_IDEM, IDEM_TTL, QUEUE, LIMIT
 --@include groups
 
 local function atOf(entryId)
-  return tonumber(string.match(entryId, '^(%d+)'))
+  return numberOf(string.match(entryId, '^(%d+)'))
 end
 
 local function decodeJson(text)
@@ -91,16 +91,19 @@ local function finalize(rec)
   end
 end
 
+-- A submitted event's data when the task runs as soon as it can, encoded once (see emit).
+local NO_RUN_AT = '{"runAt":null}'
+
 local function create(id, at)
   local job = bullJob(QUEUE, id)
   if job == nil then return nil end
   local data = decodeJson(job.data) or {}
-  local createdAt = job.timestamp or at
+  local createdAt = numberOf(job.timestamp) or at
   local deps = (type(data.dependsOn) == 'table' and #data.dependsOn > 0) and data.dependsOn or nil
   -- A job with dependencies or a group is parked (delayed far ahead), not delayed for its own sake.
   local delay = (deps or data.group) and 0 or job.delay
   local rec = {
-    id = id, type = job.name, queue = QUEUE, labels = cjson.encode(data.labels or {}), createdAt = createdAt,
+    id = id, type = job.name, queue = QUEUE, labels = (type(data.labels) == 'table' and next(data.labels) ~= nil) and cjson.encode(data.labels) or '{}', createdAt = createdAt,
     attempts = '[]', idempotencyKey = data.idempotencyKey or '', parentId = data.parentId or '', runStart = 0,
     resumes = 0, scheduleId = data.scheduleId or '', workflowId = data.workflowId or '',
     onDepFail = data.onDependencyFailure == 'run_anyway' and 'run_anyway' or 'cancel',
@@ -108,7 +111,6 @@ local function create(id, at)
     status = deps and 'blocked' or (delay > 0 and 'delayed' or 'pending')
   }
   track(rec)
-  if rec.labels == '[]' then rec.labels = '{}' end
   -- Fields at their default are left out (the readers default them): a record of short values
   -- stays a listpack, a third of the memory of a hashtable (see the attempts encoding).
   local fields = {'id', id, 'type', rec.type, 'queue', QUEUE, 'status', rec.status, 'priority', data.priority or 5,
@@ -131,6 +133,7 @@ local function create(id, at)
   optional('workflowId', rec.workflowId, '')
   optional('onDepFail', rec.onDepFail, 'cancel')
   optional('onChildFail', data.onChildFailure, 'continue')
+  for i = 2, #fields, 2 do fields[i] = num(fields[i]) end
   rcall('HSET', K_TASK .. id, unpack(fields))
   zsetWrite(K_IDX .. 'status:' .. rec.status, id, createdAt)
   for _, key in ipairs(indexKeys(rec)) do zsetWrite(key, id, createdAt) end
@@ -154,7 +157,7 @@ local function create(id, at)
     if data.nodeKey then rcall('HSET', wkey .. ':nodes', data.nodeKey, id) end
     workflowMove(rec.workflowId, nil, rec.status, at)
   end
-  emit('submitted', rec, at, {runAt = delay > 0 and (createdAt + delay) or cjson.null})
+  emit('submitted', rec, at, delay > 0 and {runAt = createdAt + delay} or NO_RUN_AT)
   if deps then registerDependencies(rec, deps, at) end
   if rec.group ~= '' then groupPark(rec, data.priority, data.order) end
   return rec
@@ -261,8 +264,8 @@ handlers['active'] = function(id, f, at)
   local resumed, n = false, 1
   if rec.attempts == '[]' then
     -- A first start, the common case, without decoding (the row encodeAttempts would write).
-    local row = workerId == cjson.null and {1, at, 0} or {1, at, 0, workerId}
-    rec.attempts = '[' .. cjson.encode(row) .. ']'
+    -- Written out rather than encoded: cjson formats numbers with snprintf, as Redis does (see num).
+    rec.attempts = '[[1,' .. num(at) .. ',0' .. (workerId == cjson.null and '' or ',' .. cjson.encode(workerId)) .. ']]'
     set(rec, 'attempts', rec.attempts, 'attemptsMade', 1)
   else
     n = updateAttempts(rec, function(attempts)
