@@ -23,6 +23,8 @@ interface Bench {
 
 const BENCHES: Bench[] = [
   { name: 'redis-cost', args: [], quick: ['--tasks', '500'] },
+  // Skipped (with a line saying so) where valgrind is not installed.
+  { name: 'redis-instructions', args: [], quick: ['--tasks', '200', '--single', '100'] },
   { name: 'redis-e2e', args: [], quick: ['--tasks', '500'] },
   { name: 'submit', args: [], quick: ['--requests', '300'] },
   { name: 'worker', args: [], quick: ['--jobs', '1000'] },

@@ -1,0 +1,221 @@
+/**
+ * What one task costs Redis, counted in instructions: the workloads of `redis-cost.ts` against a
+ * `redis-server` run under `valgrind --tool=callgrind`, which counts the instructions Redis executes
+ * while each side runs. The count is the same for the same code and workload whatever else the
+ * machine is doing, where `INFO cpu` moved by 30-40 % between runs on a shared machine: this is
+ * the figure to compare before and after a change to the scripts (a change of 1 % shows).
+ *
+ * Rows, Taskplane against BullMQ with the same job options, as in redis-cost.ts:
+ * - per no-op task, submit + run + record (engine `submitMany` + `WorkerHost` vs `addBulk` + `Worker`);
+ * - per task submitted one at a time (`engine.submit` vs `queue.add`).
+ * Each Taskplane row is also split into BullMQ's scripts (EVALSHA), Taskplane's (FCALL) and the rest
+ * (polls, heartbeats, replies to plain commands).
+ *
+ * Needs `valgrind` (Debian: apt-get install valgrind); without it, says so and writes nothing. Redis
+ * runs about 50 times slower under it, so the sizes are small; one run per side (the count does not
+ * vary beyond ±0.5 %, from random ids and timer-driven commands).
+ *
+ *   node --import tsx bench/redis-instructions.ts [--tasks 1000] [--single 300]   (0 leaves a row out)
+ */
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRedis, freePort, redisAnswers } from '@taskplane/core';
+import { Queue } from 'bullmq';
+import { emit } from './figure';
+import { arg, drainBare, engineJobOptions, fmt, noopEngine } from './lib';
+
+const tasks = arg('tasks', 1000);
+const single = arg('single', 300);
+const CONCURRENCY = 20;
+const BULK = 1000;
+
+if (spawnSync('valgrind', ['--version']).status !== 0) {
+  console.log('redis-instructions: valgrind is not installed (apt-get install valgrind); skipped');
+  process.exit(0);
+}
+
+/** A redis-server under callgrind, counting nothing until `measure` switches counting on. */
+async function callgrindRedis() {
+  const dir = mkdtempSync(join(tmpdir(), 'tp-callgrind-'));
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
+      'redis-server',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
+    { stdio: 'ignore' },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (!(await redisAnswers(url, 1000))) {
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error('redis-server under valgrind did not start');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  let dumps = 0;
+  const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(child.pid)]);
+  return {
+    url,
+    /** Instructions Redis executed while `run` ran, in total and under each command's function. */
+    async measure(run: () => Promise<void>): Promise<Map<string, number>> {
+      control('--zero');
+      control('--instr=on');
+      await run();
+      control(`--dump=m${++dumps}`);
+      control('--instr=off');
+      const file = readdirSync(dir)
+        .filter((f) => f.startsWith('callgrind.out'))
+        .map((f) => join(dir, f))
+        .find((f) => readFileSync(f, 'utf8').includes(`Trigger: dump m${dumps}\n`));
+      if (!file) throw new Error(`no callgrind dump m${dumps} in ${dir}`);
+      const inclusive = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], {
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      const costs = new Map<string, number>();
+      for (const line of inclusive.split('\n')) {
+        const match = /^\s*([\d,]+) .*?(?:\?\?\?|\S+):(\w+)(?:'\d+)? \[/.exec(line);
+        if (match && !costs.has(match[2]!)) costs.set(match[2]!, Number(match[1]!.replaceAll(',', '')));
+        const total = /^\s*([\d,]+) .*PROGRAM TOTALS/.exec(line);
+        if (total) costs.set('total', Number(total[1]!.replaceAll(',', '')));
+      }
+      return costs;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface Count {
+  total: number;
+  bullmq: number;
+  taskplane: number;
+}
+
+function countOf(costs: Map<string, number>, n: number): Count {
+  return {
+    total: (costs.get('total') ?? 0) / n,
+    bullmq: (costs.get('evalShaCommand') ?? 0) / n,
+    taskplane: (costs.get('fcallCommand') ?? 0) / n,
+  };
+}
+
+const redis = await callgrindRedis();
+const optionsSource = noopEngine(redis.url, CONCURRENCY, 'options');
+const jobOptions = engineJobOptions(optionsSource.engine);
+
+async function ours(): Promise<Count> {
+  const tp = noopEngine(redis.url, CONCURRENCY, 'tp');
+  // The first calls load the function library and BullMQ's scripts: not a task's cost.
+  await tp.submit(1);
+  await tp.drain(1);
+  const costs = await redis.measure(async () => {
+    await tp.submit(tasks);
+    await tp.drain(tasks + 1);
+  });
+  await tp.close();
+  return countOf(costs, tasks);
+}
+
+async function raw(): Promise<Count> {
+  const connection = createRedis({ url: redis.url, role: 'worker' });
+  const queue = new Queue('raw', { connection, prefix: 'raw' });
+  const add = async (n: number, first: number) => {
+    for (let i = 0; i < n; i += BULK)
+      await queue.addBulk(
+        Array.from({ length: Math.min(BULK, n - i) }, (_, k) => ({
+          name: 'noop',
+          data: { n: first + i + k },
+          opts: jobOptions(),
+        })),
+      );
+  };
+  await add(1, -1);
+  await drainBare('raw', 1, { connection, prefix: 'raw', concurrency: CONCURRENCY });
+  const costs = await redis.measure(async () => {
+    await add(tasks, 0);
+    await drainBare('raw', tasks, { connection, prefix: 'raw', concurrency: CONCURRENCY });
+  });
+  await queue.close();
+  connection.disconnect();
+  return countOf(costs, tasks);
+}
+
+async function singleOurs(): Promise<Count> {
+  const tp = noopEngine(redis.url, CONCURRENCY, 'tps');
+  await tp.engine.submit({ type: 'noop', params: { n: -1 } });
+  const costs = await redis.measure(async () => {
+    for (let n = 0; n < single; n++) await tp.engine.submit({ type: 'noop', params: { n } });
+  });
+  await tp.close();
+  return countOf(costs, single);
+}
+
+async function singleRaw(): Promise<Count> {
+  const connection = createRedis({ url: redis.url, role: 'worker' });
+  const queue = new Queue('raws', { connection, prefix: 'raw' });
+  await queue.add('noop', { n: -1 }, jobOptions());
+  const costs = await redis.measure(async () => {
+    for (let n = 0; n < single; n++) await queue.add('noop', { n }, jobOptions());
+  });
+  await queue.close();
+  connection.disconnect();
+  return countOf(costs, single);
+}
+
+const k = (n: number) => `${fmt(n / 1000)}k`;
+try {
+  const rows = [];
+  if (tasks > 0)
+    rows.push({
+      order: 1.1,
+      name: 'per no-op task (submit + run + record)',
+      ours: await ours(),
+      raw: await raw(),
+    });
+  if (single > 0)
+    rows.push({
+      order: 1.6,
+      name: 'per task submitted one at a time (submit + record, no run)',
+      ours: await singleOurs(),
+      raw: await singleRaw(),
+    });
+  for (const row of rows) {
+    console.log(
+      `  Redis instructions ${row.name}: taskplane ${k(row.ours.total)} (BullMQ's scripts ${k(row.ours.bullmq)}, Taskplane's ${k(row.ours.taskplane)}, the rest ${k(row.ours.total - row.ours.bullmq - row.ours.taskplane)}) | raw ${k(row.raw.total)} (BullMQ's scripts ${k(row.raw.bullmq)}) | ${fmt(row.ours.total / row.raw.total)}x`,
+    );
+  }
+  emit(
+    rows.map((row) => ({
+      order: row.order,
+      figure: `Redis instructions ${row.name} (callgrind: exact, not noisy)`,
+      unit: 'k',
+      ours: [row.ours.total / 1000],
+      raw: [row.raw.total / 1000],
+      rawLabel: 'BullMQ, same job options (as in the row above)',
+      goal: { kind: 'ratio<=' as const, value: 1.5 },
+      note: `instructions Redis executed while each side ran, counted by valgrind's callgrind (one run each: the count varies by under 1 %); Taskplane's count splits into BullMQ's scripts ${k(row.ours.bullmq)}, Taskplane's function calls ${k(row.ours.taskplane)}, the rest ${k(row.ours.total - row.ours.bullmq - row.ours.taskplane)}`,
+    })),
+  );
+} finally {
+  await optionsSource.close();
+  await redis.stop();
+}
