@@ -12,7 +12,12 @@
   ARGV[7] queue name            ARGV[8] entries per call
   Returns {applied entries, last entry id, more remaining (0/1), trimmed past checkpoint (0/1)}
 ]]
--- Set on each call (below --@call).
+-- Set on each call (below -- How many of the newest entries a call reads first (see below): a single submit's two (its job's
+-- added and waiting) and the checkpoint's own. Callgrind, per single submit: 514k -> 490k Redis
+-- instructions; per task in batches of 200, where the first read falls short, 738k -> 740k.
+local NEWEST = 4
+
+--@call).
 local K_TASK, K_IDX, MAXLEN, K_EVENTS, BULL, K_IDEM, IDEM_TTL, QUEUE, LIMIT
 
 --@include common
@@ -394,9 +399,20 @@ QUEUE, LIMIT = ARGV[7], tonumber(ARGV[8])
 begin()
 
 -- From the checkpoint's own entry on, and one entry more than we apply, so a handler can look at
--- the entry after its own.
+-- the entry after its own. Most calls find a few entries (a submit's own jobs, a worker's latest
+-- moves): those are read from the stream's end backwards, which visits just them, where a read
+-- forwards from the checkpoint first walks the checkpoint's stream node (up to 100 entries) from
+-- its start. When the few newest do not reach back to the checkpoint, the read forwards follows.
 local last = rcall('GET', KEYS[2]) or '0-0'
-local entries = rcall('XRANGE', KEYS[1], last, '+', 'COUNT', LIMIT + 2)
+local probe = math.min(NEWEST, LIMIT + 2)
+local newest = rcall('XREVRANGE', KEYS[1], '+', last, 'COUNT', probe)
+local entries
+if #newest < probe or newest[#newest][1] == last then
+  entries = {}
+  for i = #newest, 1, -1 do entries[#entries + 1] = newest[i] end
+else
+  entries = rcall('XRANGE', KEYS[1], last, '+', 'COUNT', LIMIT + 2)
+end
 -- While the checkpoint's own entry is still in the stream nothing after it was trimmed (trimming
 -- takes the oldest first): no XINFO STREAM on every call.
 local kept = entries[1] ~= nil and entries[1][1] == last
