@@ -13,7 +13,7 @@
  *
  * Needs `valgrind` (Debian: apt-get install valgrind); without it, says so and writes nothing. Redis
  * runs about 50 times slower under it, so the sizes are small; one run per side (the count does not
- * vary beyond ±0.5 %, from random ids and timer-driven commands).
+ * vary beyond 1-2 % between runs, from random ids, timestamps and timer-driven commands).
  *
  *   node --import tsx bench/redis-instructions.ts [--tasks 1000] [--single 300]   (0 leaves a row out)
  */
@@ -212,7 +212,7 @@ try {
       raw: [row.raw.total / 1000],
       rawLabel: 'BullMQ, same job options (as in the row above)',
       goal: { kind: 'ratio<=' as const, value: 1.5 },
-      note: `instructions Redis executed while each side ran, counted by valgrind's callgrind (one run each: the count varies by under 1 %); Taskplane's count splits into BullMQ's scripts ${k(row.ours.bullmq)}, Taskplane's function calls ${k(row.ours.taskplane)}, the rest ${k(row.ours.total - row.ours.bullmq - row.ours.taskplane)}`,
+      note: `instructions Redis executed while each side ran, counted by valgrind's callgrind (one run each: the count varies by 1-2 % between runs); Taskplane's count splits into BullMQ's scripts ${k(row.ours.bullmq)}, Taskplane's function calls ${k(row.ours.taskplane)}, the rest ${k(row.ours.total - row.ours.bullmq - row.ours.taskplane)}`,
     })),
   );
 } finally {
