@@ -33,6 +33,7 @@ local NUMBERS = {}
 -- tonumber(text), remembering `text` as the number's form: only for text in canonical form (a
 -- stream entry's time, a timestamp Redis or this code wrote).
 local function numberOf(text)
+  if not text then return nil end
   local n = tonumber(text)
   if n ~= nil then NUMBERS[n] = text end
   return n

@@ -12,12 +12,7 @@
   ARGV[7] queue name            ARGV[8] entries per call
   Returns {applied entries, last entry id, more remaining (0/1), trimmed past checkpoint (0/1)}
 ]]
--- Set on each call (below -- How many of the newest entries a call reads first (see below): a single submit's two (its job's
--- added and waiting) and the checkpoint's own. Callgrind, per single submit: 514k -> 490k Redis
--- instructions; per task in batches of 200, where the first read falls short, 738k -> 740k.
-local NEWEST = 4
-
---@call).
+-- Set on each call (below --@call).
 local K_TASK, K_IDX, MAXLEN, K_EVENTS, BULL, K_IDEM, IDEM_TTL, QUEUE, LIMIT
 
 --@include common
@@ -391,6 +386,11 @@ local function fieldsOf(entry)
   if entry == nil then return nil end
   return bullEntry(entry[2])
 end
+
+-- How many of the newest entries a call reads first (see below): a single submit's two (its job's
+-- added and waiting) and the checkpoint's own. Callgrind, per single submit: 514k -> 490k Redis
+-- instructions; per task in batches of 200, where the first read falls short, 738k -> 740k.
+local NEWEST = 4
 
 --@call
 K_TASK, K_IDX, MAXLEN, K_EVENTS = ARGV[1], ARGV[2], ARGV[3], KEYS[3]
