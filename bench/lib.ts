@@ -159,15 +159,31 @@ export async function drainBare(
 
 const BULK = 1000;
 
+/**
+ * Add `jobs` no-op jobs (`noop`, data `{ n }` counting from `first`) to `queue`, 1,000 per `addBulk`,
+ * each with `opts()` (BullMQ's defaults unless given).
+ */
+export async function addNoopJobs(
+  queue: Queue,
+  jobs: number,
+  opts: () => JobsOptions = () => ({}),
+  first = 0,
+): Promise<void> {
+  for (let i = 0; i < jobs; i += BULK)
+    await queue.addBulk(
+      Array.from({ length: Math.min(BULK, jobs - i) }, (_, n) => ({
+        name: 'noop',
+        data: { n: first + i + n },
+        opts: opts(),
+      })),
+    );
+}
+
 /** Add `jobs` no-op jobs to a bare BullMQ queue, in bulk. */
 export async function addBareJobs(url: string, queueName: string, jobs: number): Promise<void> {
   const connection = createRedis({ url, role: 'worker' });
   const queue = new Queue(queueName, { connection, prefix: 'raw' });
-  for (let i = 0; i < jobs; i += BULK) {
-    await queue.addBulk(
-      Array.from({ length: Math.min(BULK, jobs - i) }, (_, n) => ({ name: 'noop', data: { n: i + n } })),
-    );
-  }
+  await addNoopJobs(queue, jobs);
   await queue.close();
   connection.disconnect();
 }

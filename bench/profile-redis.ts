@@ -8,7 +8,7 @@
  */
 import { createRedis } from '@taskplane/core';
 import { Queue } from 'bullmq';
-import { arg, benchRedis, drainBare, engineJobOptions, noopEngine } from './lib';
+import { addNoopJobs, arg, benchRedis, drainBare, engineJobOptions, noopEngine } from './lib';
 
 const tasks = arg('tasks', 2000);
 const concurrency = arg('concurrency', 20);
@@ -41,14 +41,7 @@ try {
   await admin.config('RESETSTAT');
   const connection = createRedis({ url: server.url, role: 'worker' });
   const queue = new Queue('raw', { connection, prefix: 'raw' });
-  for (let i = 0; i < tasks; i += 1000)
-    await queue.addBulk(
-      Array.from({ length: Math.min(1000, tasks - i) }, (_, n) => ({
-        name: 'noop',
-        data: { n: i + n },
-        opts: jobOptions(),
-      })),
-    );
+  await addNoopJobs(queue, tasks, jobOptions);
   await drainBare('raw', tasks, { connection, prefix: 'raw', concurrency });
   await report('BullMQ');
   await queue.close();

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { createRedis } from '@taskplane/core';
 import { Queue } from 'bullmq';
-import { arg, benchRedis, drainBare, engineJobOptions, noopEngine } from './lib';
+import { addNoopJobs, arg, benchRedis, drainBare, engineJobOptions, noopEngine } from './lib';
 
 const jobs = arg('jobs', 5000);
 const concurrency = arg('concurrency', 50);
@@ -24,15 +24,7 @@ const tp = noopEngine(server.url, concurrency, 'prof');
 async function rawSide() {
   const connection = createRedis({ url: server.url, role: 'worker' });
   const queue = new Queue('raw', { connection, prefix: 'raw' });
-  const options = engineJobOptions(tp.engine);
-  for (let i = 0; i < jobs; i += 1000)
-    await queue.addBulk(
-      Array.from({ length: Math.min(1000, jobs - i) }, (_, n) => ({
-        name: 'noop',
-        data: { n: i + n },
-        opts: options(),
-      })),
-    );
+  await addNoopJobs(queue, jobs, engineJobOptions(tp.engine));
   return async () => {
     await drainBare('raw', jobs, { connection, prefix: 'raw', concurrency });
     await queue.close();

@@ -17,6 +17,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { emit } from './figure';
 import {
+  addNoopJobs,
   alternate,
   arg,
   benchRedis,
@@ -31,7 +32,6 @@ import {
 
 const tasks = arg('tasks', 2000);
 const CONCURRENCY = 20;
-const BULK = 1000;
 const server = await benchRedis();
 const admin = createRedis({ url: server.url, role: 'worker' });
 
@@ -90,14 +90,7 @@ async function raw(run: number): Promise<Cost> {
     async () => {
       const connection = createRedis({ url: server.url, role: 'worker' });
       const queue = new Queue(name, { connection, prefix });
-      for (let i = 0; i < tasks; i += BULK)
-        await queue.addBulk(
-          Array.from({ length: Math.min(BULK, tasks - i) }, (_, n) => ({
-            name: 'noop',
-            data: { n: i + n },
-            opts: jobOptions(),
-          })),
-        );
+      await addNoopJobs(queue, tasks, jobOptions);
       await drainBare(name, tasks, { connection, prefix, concurrency: CONCURRENCY });
       await queue.close();
       connection.disconnect();

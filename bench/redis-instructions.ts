@@ -24,12 +24,11 @@ import { join } from 'node:path';
 import { createRedis, freePort, redisAnswers } from '@taskplane/core';
 import { Queue } from 'bullmq';
 import { emit } from './figure';
-import { arg, drainBare, engineJobOptions, fmt, noopEngine } from './lib';
+import { addNoopJobs, arg, drainBare, engineJobOptions, fmt, noopEngine } from './lib';
 
 const tasks = arg('tasks', 1000);
 const single = arg('single', 300);
 const CONCURRENCY = 20;
-const BULK = 1000;
 
 if (spawnSync('valgrind', ['--version']).status !== 0) {
   console.log('redis-instructions: valgrind is not installed (apt-get install valgrind); skipped');
@@ -140,20 +139,10 @@ async function ours(): Promise<Count> {
 async function raw(): Promise<Count> {
   const connection = createRedis({ url: redis.url, role: 'worker' });
   const queue = new Queue('raw', { connection, prefix: 'raw' });
-  const add = async (n: number, first: number) => {
-    for (let i = 0; i < n; i += BULK)
-      await queue.addBulk(
-        Array.from({ length: Math.min(BULK, n - i) }, (_, k) => ({
-          name: 'noop',
-          data: { n: first + i + k },
-          opts: jobOptions(),
-        })),
-      );
-  };
-  await add(1, -1);
+  await addNoopJobs(queue, 1, jobOptions, -1);
   await drainBare('raw', 1, { connection, prefix: 'raw', concurrency: CONCURRENCY });
   const costs = await redis.measure(async () => {
-    await add(tasks, 0);
+    await addNoopJobs(queue, tasks, jobOptions);
     await drainBare('raw', tasks, { connection, prefix: 'raw', concurrency: CONCURRENCY });
   });
   await queue.close();

@@ -10,11 +10,20 @@
 import { createRedis } from '@taskplane/core';
 import { Queue } from 'bullmq';
 import { emit } from './figure';
-import { alternate, arg, benchRedis, drainBare, engineJobOptions, fmt, noopEngine, RUNS } from './lib';
+import {
+  addNoopJobs,
+  alternate,
+  arg,
+  benchRedis,
+  drainBare,
+  engineJobOptions,
+  fmt,
+  noopEngine,
+  RUNS,
+} from './lib';
 
 const jobs = arg('jobs', 5000);
 const concurrency = arg('concurrency', 50);
-const BULK = 1000;
 const server = await benchRedis();
 const optionsSource = noopEngine(server.url, concurrency, 'options');
 const jobOptions = engineJobOptions(optionsSource.engine);
@@ -37,14 +46,7 @@ async function raw(run: number): Promise<Drain> {
   const name = `raw${run}`;
   const connection = createRedis({ url: server.url, role: 'worker' });
   const queue = new Queue(name, { connection, prefix: 'raw' });
-  for (let i = 0; i < jobs; i += BULK)
-    await queue.addBulk(
-      Array.from({ length: Math.min(BULK, jobs - i) }, (_, n) => ({
-        name: 'noop',
-        data: { n: i + n },
-        opts: jobOptions(),
-      })),
-    );
+  await addNoopJobs(queue, jobs, jobOptions);
   const result = await timed(() => drainBare(name, jobs, { connection, prefix: 'raw', concurrency }));
   await queue.close();
   connection.disconnect();

@@ -119,8 +119,8 @@ export function createApiServer(services: Services, logger: Logger): ApiServer {
     const declared = req.headers['content-length'];
     return declared !== undefined && Number(declared) <= maxBody;
   };
-  const serveGraphQL = (req: IncomingMessage, res: ServerResponse, path: string): void => {
-    const timer = metrics.latency.startTimer({ route: path });
+  const serveGraphQL = (req: IncomingMessage, res: ServerResponse): void => {
+    const timer = metrics.latency.startTimer({ route: yoga.graphqlEndpoint });
     // A server-sent event stream lasts as long as its subscription: it is not a request duration.
     // (Yoga answers with one when asked for text/event-stream; its headers go out by writeHead.)
     const stream = req.headers.accept?.includes('text/event-stream') ?? false;
@@ -147,10 +147,10 @@ export function createApiServer(services: Services, logger: Logger): ApiServer {
     const raw = req.url ?? '/';
     const query = raw.indexOf('?');
     if (direct(req, query === -1 ? raw : raw.slice(0, query))) {
-      serveGraphQL(req, res, yoga.graphqlEndpoint);
+      serveGraphQL(req, res);
       return;
     }
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    const url = new URL(raw, `http://${req.headers.host ?? 'localhost'}`);
     const timer = metrics.latency.startTimer({
       route: url.pathname.startsWith('/api/') ? '/api' : url.pathname,
     });

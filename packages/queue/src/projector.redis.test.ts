@@ -28,7 +28,7 @@ function projector(standbyWhile?: () => Promise<boolean>): Projector {
 }
 
 /** A job added with BullMQ alone: only a projector can turn it into a task record. */
-async function addBare(tag: string, delay = 60_000): Promise<string> {
+async function addBare(tag: string, delay = 60_000, timestamp?: number): Promise<string> {
   const id = `t-bare-${tag}-${Date.now()}`;
   const data = {
     params: { tag },
@@ -39,7 +39,7 @@ async function addBare(tag: string, delay = 60_000): Promise<string> {
     timeoutMs: 1000,
     backoff: { baseDelayMs: 1, maxDelayMs: 1, jitter: 0 },
   };
-  await h.engine.queue('work').add('work', data, { jobId: id, delay });
+  await h.engine.queue('work').add('work', data, { jobId: id, delay, ...(timestamp ? { timestamp } : {}) });
   return id;
 }
 
@@ -140,6 +140,20 @@ describe('a trimmed BullMQ stream', () => {
     expect(outcome.trimmed).toBe(true);
     expect(outcome.applied).toBe(1);
   });
+
+  it('is reported behind a backlog longer than a call reads from the newest end first', async () => {
+    h = await createHarness();
+    await h.engine.submit({ type: 'work', params: {} });
+    // Four jobs (eight entries) after the checkpoint, the stream trimmed to the last six: the
+    // checkpoint's entry and the first job's are gone, and the rest is more than the first read.
+    const ids = [];
+    for (const tag of ['lost', 'a', 'b', 'c']) ids.push(await addBare(tag));
+    await h.redis.xtrim(h.keys.bullEvents('work'), 'MAXLEN', 6);
+    const outcome = await h.engine.project('work');
+    expect(outcome).toEqual({ applied: 6, trimmed: true });
+    const statuses = await Promise.all(ids.map((id) => h.engine.store.get(id).then((t) => t?.status)));
+    expect(statuses).toEqual([undefined, 'delayed', 'delayed', 'delayed']);
+  });
 });
 
 describe('status indexes', () => {
@@ -182,14 +196,7 @@ describe('times and numbers on records, indexes and events', () => {
   it('are written exactly as BullMQ and its event stream gave them, fractions as fractions', async () => {
     h = await createHarness();
     const createdAt = 1_700_000_000_123;
-    const id = `t-times-${Date.now()}`;
-    await h.engine
-      .queue('work')
-      .add(
-        'work',
-        { params: {}, labels: {}, priority: 5, order: 'fifo', maxAttempts: 1, timeoutMs: 1000 },
-        { jobId: id, timestamp: createdAt },
-      );
+    const id = await addBare('times', 0, createdAt);
     let progressed!: () => void;
     const reported = new Promise<void>((resolve) => {
       progressed = resolve;

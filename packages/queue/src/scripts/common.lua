@@ -404,8 +404,6 @@ local function begin()
   RECORDS = {}
   LOADED = {}
   METRIC_KEYS = {}
-  COUNTER_FIELDS = {}
-  SAMPLE_FIELDS = {}
   NUMBERS = {}
   if GROUP_BEGIN then GROUP_BEGIN() end
 end

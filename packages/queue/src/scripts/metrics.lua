@@ -12,18 +12,16 @@ local K_METRICS -- set by begin() (common.lua)
 local METRIC_OF_EVENT = __METRIC_OF_EVENT__
 local METRIC_LOG_GAMMA = __METRIC_LOG_GAMMA__
 
--- Keys by queue and minute, and field names by type, built once per call (a call applies many
--- events of a few types in one minute) rather than once per event; emptied by begin().
+-- Keys by queue and minute, built once per call (a call applies many events of one minute); emptied
+-- by begin().
 local METRIC_KEYS = {}
-local COUNTER_FIELDS = {}
-local SAMPLE_FIELDS = {}
 
 local function metricsKey(queue, at)
   local minute = math.floor(at / 60000)
   local byMinute = tableAt(METRIC_KEYS, queue)
   local key = byMinute[minute]
   if key == nil then
-    key = K_METRICS .. queue .. ':m:' .. minute
+    key = K_METRICS .. queue .. ':m:' .. num(minute)
     byMinute[minute] = key
   end
   return key
@@ -32,13 +30,8 @@ end
 local function metricsSample(rec, sketch, ms, at)
   local bucket = 0
   if ms > 1 then bucket = math.ceil(math.log(ms) / METRIC_LOG_GAMMA) end
-  local fields = tableAt(tableAt(SAMPLE_FIELDS, rec.type), sketch)
-  local field = fields[bucket]
-  if field == nil then
-    field = rec.type .. '|' .. sketch .. '|' .. bucket
-    fields[bucket] = field
-  end
-  hashIncr(metricsKey(rec.queue, at), field, 1)
+  -- num: the bucket's text made with %d once per call, not by Lua's floating-point tostring.
+  hashIncr(metricsKey(rec.queue, at), rec.type .. '|' .. sketch .. '|' .. num(bucket), 1)
 end
 
 -- Called by emit: one HINCRBY per counted event, and a start's wait: since the last status change
@@ -46,13 +39,7 @@ end
 local function metricsCount(kind, rec, at, data)
   local counter = METRIC_OF_EVENT[kind]
   if counter == nil then return end
-  local fields = tableAt(COUNTER_FIELDS, rec.type)
-  local field = fields[counter]
-  if field == nil then
-    field = rec.type .. '|' .. counter
-    fields[counter] = field
-  end
-  hashIncr(metricsKey(rec.queue, at), field, 1)
+  hashIncr(metricsKey(rec.queue, at), rec.type .. '|' .. counter, 1)
   if kind == 'started' and not (data and data.resumed) then
     -- The record as loaded says when it last changed and when its delay or backoff ended.
     metricsSample(rec, 'wait', at - math.max(rec.previousChangeAt or at, rec.runAt or 0), at)
