@@ -43,6 +43,21 @@ async function addBare(tag: string, delay = 60_000, timestamp?: number): Promise
   return id;
 }
 
+/** Runs the queue's jobs with a bare BullMQ worker (no projector) until `completed` have finished. */
+async function runBare(completed: number): Promise<void> {
+  const worker = new Worker('work', async () => 'ok', {
+    connection: createRedis({ url: REDIS_URL, role: 'worker' }),
+    prefix: h.keys.bullPrefix,
+  });
+  try {
+    await expect
+      .poll(() => h.redis.zcard(`${h.keys.bullKeyPrefix}work:completed`), { timeout: 5000 })
+      .toBe(completed);
+  } finally {
+    await worker.close();
+  }
+}
+
 describe('projector leadership', () => {
   it('lets one process apply events, and another take over when it stops', async () => {
     h = await createHarness();
@@ -171,17 +186,7 @@ describe('status indexes', () => {
     expect(await indexedUnder(seen)).toEqual(['pending']);
     const unseen = await addBare('unseen', 0);
     // BullMQ alone runs both; one projection call then applies start and finish together.
-    const worker = new Worker('work', async () => 'ok', {
-      connection: createRedis({ url: REDIS_URL, role: 'worker' }),
-      prefix: h.keys.bullPrefix,
-    });
-    try {
-      await expect
-        .poll(() => h.redis.zcard(`${h.keys.bullKeyPrefix}work:completed`), { timeout: 5000 })
-        .toBe(2);
-    } finally {
-      await worker.close();
-    }
+    await runBare(2);
     const { applied } = await h.engine.project('work');
     expect(applied).toBeGreaterThanOrEqual(5);
     for (const id of [seen, unseen]) {
@@ -255,5 +260,52 @@ describe('times and numbers on records, indexes and events', () => {
     ]);
     const progress = events.find(([, f]) => field(f, 'k') === 'progress')!;
     expect(JSON.parse(field(progress[1], 'd')!)).toEqual({ progress: 40.5 });
+  });
+});
+
+describe('the event stream cap', () => {
+  it('holds after projection calls that each write more events than the cap', async () => {
+    h = await createHarness({ events: { stream_max_len: 1000 } });
+    // 1,600 submits, projected in calls of 200 BullMQ entries (100 tasks, 100 events) each.
+    const outcomes = await h.engine.submitMany(
+      Array.from({ length: 1600 }, (_, n) => ({ type: 'work', params: { tag: String(n) } })),
+    );
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    // Trimming with `~` drops whole stream nodes (100 entries each): what is left is the cap and
+    // at most a node's worth more, not the 1,600 written.
+    expect(await h.redis.xlen(h.keys.events)).toBeLessThan(1100);
+    // The newest events are the ones kept: the last task's submit is the last entry.
+    const last = outcomes[1599]!;
+    const [entry] = await h.redis.xrevrange(h.keys.events, '+', '-', 'COUNT', 1);
+    const newest = entry![1];
+    expect(newest[newest.indexOf('id') + 1]).toBe(last.ok ? last.task.id : undefined);
+  });
+});
+
+describe('loading a record', () => {
+  it('reads every field of a record written without the bare marker (before it existed)', async () => {
+    h = await createHarness();
+    const { task } = await h.engine.submit({ type: 'work', params: {}, labels: { shop: 'x' } });
+    expect(await h.redis.hget(h.keys.task(task.id), 'b')).toBe('0');
+    await h.redis.hdel(h.keys.task(task.id), 'b');
+    await runBare(1);
+    await h.engine.project('work');
+    expect(await h.engine.store.get(task.id).then((t) => t?.status)).toBe('success');
+    // The labels are an optional field: read, they go out with each event.
+    const events = (await h.redis.xrange(h.keys.events, '-', '+')).filter(([, f]) => f[3] === task.id);
+    const field = (f: string[], name: string) => f[f.indexOf(name) + 1];
+    expect(events.map(([, f]) => [field(f, 'k'), field(f, 'l')])).toEqual([
+      ['submitted', '{"shop":"x"}'],
+      ['started', '{"shop":"x"}'],
+      ['succeeded', '{"shop":"x"}'],
+    ]);
+  });
+
+  it('marks a record with none of the optional fields bare, and one with any of them not', async () => {
+    h = await createHarness();
+    const { task } = await h.engine.submit({ type: 'work', params: {} });
+    expect(await h.redis.hget(h.keys.task(task.id), 'b')).toBe('1');
+    const { task: grouped } = await h.engine.submit({ type: 'work', params: {}, group: 'g' });
+    expect(await h.redis.hget(h.keys.task(grouped.id), 'b')).toBe('0');
   });
 });

@@ -157,7 +157,8 @@ local ENTRY_FIELDS = {event = 'kind', jobId = 'jobId', prev = 'prev', delay = 'd
   returnvalue = 'result', failedReason = 'failedReason'}
 
 local function bullEntry(raw)
-  local e = {}
+  -- Sized for an entry's fields at once (the nils count), not grown and rehashed field by field.
+  local e = {kind = nil, jobId = nil, prev = nil, result = nil}
   for i = 1, #raw, 2 do
     local name = ENTRY_FIELDS[raw[i]]
     if name then e[name] = raw[i + 1] end
