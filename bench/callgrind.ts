@@ -47,7 +47,9 @@ export async function callgrindRedis() {
     await new Promise((r) => setTimeout(r, 200));
   }
   let dumps = 0;
-  const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(child.pid)]);
+  const control = (...args: string[]) =>
+    // Its "sending command ..." lines on stderr are not the bench's output.
+    execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'pipe' });
   return {
     url,
     /** Instructions Redis executed while `run` ran, in total and under each command's function. */
