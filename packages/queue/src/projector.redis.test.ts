@@ -238,10 +238,12 @@ describe('times and numbers on records, indexes and events', () => {
     const at = (kind: string) => entries.find(([, f]) => f[1] === kind && f[3] === id)![0].split('-')[0]!;
     const record = await h.redis.hgetall(h.keys.task(id));
     expect(record.createdAt).toBe(String(createdAt));
-    expect(record.startedAt).toBe(at('active'));
+    expect((await h.engine.store.get(id))?.startedAt).toBe(Number(at('active')));
     expect(record.finishedAt).toBe(at('completed'));
     expect(record.updatedAt).toBe(at('completed'));
-    expect(record.progress).toBe('100');
+    // The last progress the handler reported, as it reported it; a success reads as 100.
+    expect(record.progress).toBe('40.5');
+    expect((await h.engine.store.get(id))?.progress).toBe(100);
     expect(JSON.parse(record.attempts!)[0].slice(0, 3)).toEqual([
       1,
       Number(at('active')),

@@ -54,15 +54,31 @@ function parseAttempt(stored: unknown): TaskAttempt {
   };
 }
 
+/**
+ * Attempts made in the current run: those from `runStart` on (a task run again by hand starts
+ * counting anew), less the preempted and handed-back ones, which use up no attempt. The scripts do
+ * not store the count (records written before that stored `attemptsMade`, always equal to this):
+ * one field write less on every start and finish.
+ */
+function attemptsMade(attempts: TaskAttempt[], runStart: number): number {
+  let made = 0;
+  for (let i = runStart; i < attempts.length; i++) {
+    if (!attempts[i]!.preempted && !attempts[i]!.handedBack) made++;
+  }
+  return made;
+}
+
 /** A task record as the scripts store it (a Redis hash of strings) turned into a `Task`. */
 export function parseTaskRecord(hash: Record<string, string>): Task | null {
   if (!hash.id) return null;
   const attempts = json<unknown[]>(hash.attempts, []).map(parseAttempt);
+  const status = hash.status as TaskStatus;
+  const runStart = num(hash.runStart) ?? 0;
   return {
     id: hash.id,
     type: hash.type ?? '',
     queue: hash.queue ?? '',
-    status: hash.status as TaskStatus,
+    status,
     priority: num(hash.priority) ?? 5,
     order: (hash.order as TaskOrder) ?? 'fifo',
     params: json(hash.params, {}),
@@ -70,17 +86,18 @@ export function parseTaskRecord(hash: Record<string, string>): Task | null {
     idempotencyKey: hash.idempotencyKey || null,
     createdAt: num(hash.createdAt) ?? 0,
     updatedAt: num(hash.updatedAt) ?? 0,
-    startedAt: num(hash.startedAt),
+    // The current run's first start (records written before it was derived also stored it).
+    startedAt: attempts[runStart]?.startedAt ?? null,
     finishedAt: num(hash.finishedAt),
     runAt: num(hash.runAt),
-    // Attempts of the current run (a task run again by hand starts counting anew).
-    attemptsMade: num(hash.attemptsMade) ?? attempts.length,
+    attemptsMade: attemptsMade(attempts, runStart),
     maxAttempts: num(hash.maxAttempts) ?? 1,
     timeoutMs: num(hash.timeoutMs) ?? 300_000,
     backoff: json<Backoff>(hash.backoff, { baseDelayMs: 1000, maxDelayMs: 60_000, jitter: 0 }),
     attempts,
     result: hash.result ? json<unknown>(hash.result, null) : null,
-    progress: num(hash.progress) ?? 0,
+    // The scripts do not write a success's progress (see attemptsMade): it reads as 100.
+    progress: status === 'success' ? 100 : (num(hash.progress) ?? 0),
     parentId: hash.parentId || null,
     dependsOn: json(hash.dependsOn, []),
     onDependencyFailure: hash.onDepFail === 'run_anyway' ? 'run_anyway' : 'cancel',

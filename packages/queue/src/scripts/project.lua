@@ -174,7 +174,7 @@ end
 local function requeue(rec, at, status)
   rec.runStart = #decodeAttempts(rec.attempts)
   rec.resumes = 0
-  if setStatus(rec, status, at, {'finishedAt', '', 'result', '', 'runStart', rec.runStart, 'attemptsMade', 0, 'resumes', 0}) then
+  if setStatus(rec, status, at, {'finishedAt', '', 'result', '', 'runStart', rec.runStart, 'resumes', 0}) then
     emit('requeued', rec, at, {})
   end
 end
@@ -274,7 +274,7 @@ handlers['active'] = function(id, f, at)
     -- A first start, the common case, without decoding (the row encodeAttempts would write).
     -- Written out rather than encoded: cjson formats numbers with snprintf, as Redis does (see num).
     rec.attempts = '[[1,' .. num(at) .. ',0' .. (workerId == cjson.null and '' or ',' .. cjson.encode(workerId)) .. ']]'
-    set(rec, 'attempts', rec.attempts, 'attemptsMade', 1)
+    set(rec, 'attempts', rec.attempts)
   else
     n = updateAttempts(rec, function(attempts)
       local last = attempts[#attempts]
@@ -289,11 +289,10 @@ handlers['active'] = function(id, f, at)
       return #attempts - rec.runStart
     end)
   end
+  -- When the run started is its first attempt's start, to readers (parseTaskRecord): not written.
   if resumed then
     rec.resumes = rec.resumes + 1
     set(rec, 'resumes', rec.resumes)
-  elseif n == 1 then
-    set(rec, 'startedAt', at)
   end
   -- A preemption that never reached this task's last run (it ended first) is void.
   if rec.preemptedBy ~= '' then
@@ -321,7 +320,8 @@ handlers['completed'] = function(id, f, at)
   closeAttempt(rec, at, nil, false)
   local result = f.result or 'null'
   set(rec, 'result', result)
-  if setStatus(rec, 'success', at, {'progress', 100}) then
+  -- A success's progress is 100 to readers (parseTaskRecord): not written.
+  if setStatus(rec, 'success', at) then
     emit('succeeded', rec, at, {})
     finalize(rec)
     settleDependents(id, 'success', at)
