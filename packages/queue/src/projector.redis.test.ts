@@ -285,11 +285,11 @@ describe('the event stream cap', () => {
 });
 
 describe('loading a record', () => {
-  it('reads every field of a record written without the bare marker (before it existed)', async () => {
+  it('reads every field of a record written without its list of optional fields (before it existed)', async () => {
     h = await createHarness();
     const { task } = await h.engine.submit({ type: 'work', params: {}, labels: { shop: 'x' } });
-    expect(await h.redis.hget(h.keys.task(task.id), 'b')).toBe('0');
-    await h.redis.hdel(h.keys.task(task.id), 'b');
+    expect(await h.redis.hget(h.keys.task(task.id), 'o')).toBe('l');
+    await h.redis.hdel(h.keys.task(task.id), 'o');
     await runBare(1);
     await h.engine.project('work');
     expect(await h.engine.store.get(task.id).then((t) => t?.status)).toBe('success');
@@ -303,11 +303,23 @@ describe('loading a record', () => {
     ]);
   });
 
-  it('marks a record with none of the optional fields bare, and one with any of them not', async () => {
+  it('lists the optional fields a record has, from its creation and as they are written', async () => {
     h = await createHarness();
+    /** The codes in a record's `o`, sorted (null: none). */
+    const codes = async (id: string) => {
+      const o = await h.redis.hget(h.keys.task(id), 'o');
+      return o === null ? null : [...o].sort().join('');
+    };
     const { task } = await h.engine.submit({ type: 'work', params: {} });
-    expect(await h.redis.hget(h.keys.task(task.id), 'b')).toBe('1');
+    expect(await codes(task.id)).toBe('');
     const { task: grouped } = await h.engine.submit({ type: 'work', params: {}, group: 'g' });
-    expect(await h.redis.hget(h.keys.task(grouped.id), 'b')).toBe('0');
+    expect(await codes(grouped.id)).toBe('g');
+    const { task: labelled } = await h.engine.submit({ type: 'work', params: {}, labels: { shop: 'x' } });
+    expect(await codes(labelled.id)).toBe('l');
+    // Run again by hand, it gets a run start and a resume count.
+    await h.engine.cancel(task.id);
+    await h.engine.retry(task.id);
+    expect(await codes(task.id)).toBe('rs');
+    expect(await h.engine.store.get(task.id).then((t) => t?.status)).toBe('pending');
   });
 });

@@ -123,18 +123,18 @@ end
 local TRANSITIONS = __TRANSITIONS__
 local FINAL = __FINAL__
 
--- What every call reads of a record, in two parts. Most records have none of the optional fields,
--- and asking for a field a record lacks costs a scan of its whole listpack (callgrind: about 30k of
--- the 41k instructions of a load, a twentieth of the projection). A record written with none of
--- them carries `b` = 1 ("bare"), so its load asks for the core fields alone; the first optional
--- field written to it sets `b` to 0 in the same HSET (save). Records without `b` (written before
--- it, or by hand) are read in full.
-local CORE_FIELDS = {'status', 'b', 'type', 'queue', 'createdAt', 'attempts', 'updatedAt'}
-local OPTIONAL_FIELDS = {'labels', 'idempotencyKey', 'parentId', 'runStart', 'resumes', 'scheduleId', 'workflowId',
-  'onDepFail', 'preemptedBy', 'group', 'runAt'}
-local OPTIONAL = {labels = true, idempotencyKey = true, parentId = true, runStart = true, resumes = true,
-  scheduleId = true, workflowId = true, onDepFail = true, preemptedBy = true, group = true, runAt = true}
-local NO_OPTIONAL_FIELDS = {}
+-- What every call reads of a record: its core fields, then the optional ones it has. Asking a hash
+-- for a field it lacks costs a scan of its whole listpack (callgrind: about 30k of the 41k
+-- instructions of a load of all 17 fields, a twentieth of the projection), and most records have
+-- none or one of the optional fields. So a record carries `o`, the codes of the optional fields it
+-- has ('' for none), written with them: at its creation, and by save when a field is new to it.
+-- Records without `o` (written before it, or by hand) are read in full.
+local CORE_FIELDS = {'status', 'o', 'type', 'queue', 'createdAt', 'attempts', 'updatedAt'}
+local OPTIONAL_CODES = {labels = 'l', idempotencyKey = 'i', parentId = 'p', runStart = 'r', resumes = 's',
+  scheduleId = 'c', workflowId = 'w', onDepFail = 'd', preemptedBy = 'e', group = 'g', runAt = 'a'}
+-- By code, and every code (a record without `o` may have any): made from OPTIONAL_CODES by begin(),
+-- as a library cannot call functions while it loads.
+local OPTIONAL_FIELDS, ALL_CODES
 
 -- Records loaded by this call, so their gathered writes can be saved together (saveRecords). A
 -- record loaded twice before that is the same table: its pending writes are the truth.
@@ -152,15 +152,22 @@ local function loadRecord(id)
   local key = K_TASK .. id
   local v = rcall('HMGET', key, unpack(CORE_FIELDS))
   if not v[1] then return nil end
-  local bare = v[2] == '1'
-  local o = bare and NO_OPTIONAL_FIELDS or rcall('HMGET', key, unpack(OPTIONAL_FIELDS))
+  -- The optional fields it has, by name (all of them for a record without `o`).
+  local codes = v[2] or ALL_CODES
+  local o = {}
+  if codes ~= '' then
+    local names = {}
+    for code in string.gmatch(codes, '%a') do names[#names + 1] = OPTIONAL_FIELDS[code] end
+    local values = rcall('HMGET', key, unpack(names))
+    for i, name in ipairs(names) do o[name] = values[i] end
+  end
   -- `loadedStatus`: the status, and so the status index, the task had when this call began.
   return track({
-    id = id, status = v[1], loadedStatus = v[1], bare = bare, type = v[3], queue = v[4], labels = o[1] or '{}',
-    createdAt = numberOf(v[5]) or 0, attempts = v[6] or '[]', idempotencyKey = o[2] or '', parentId = o[3] or '',
-    runStart = tonumber(o[4]) or 0, resumes = tonumber(o[5]) or 0, scheduleId = o[6] or '', workflowId = o[7] or '',
-    onDepFail = o[8] or 'cancel', preemptedBy = o[9] or '', group = o[10] or '', changedAt = tonumber(v[7]),
-    runAt = tonumber(o[11])
+    id = id, status = v[1], loadedStatus = v[1], codes = v[2], type = v[3], queue = v[4], labels = o.labels or '{}',
+    createdAt = numberOf(v[5]) or 0, attempts = v[6] or '[]', idempotencyKey = o.idempotencyKey or '',
+    parentId = o.parentId or '', runStart = tonumber(o.runStart) or 0, resumes = tonumber(o.resumes) or 0,
+    scheduleId = o.scheduleId or '', workflowId = o.workflowId or '', onDepFail = o.onDepFail or 'cancel',
+    preemptedBy = o.preemptedBy or '', group = o.group or '', changedAt = tonumber(v[7]), runAt = tonumber(o.runAt)
   })
 end
 
@@ -282,15 +289,18 @@ end
 local function save(rec)
   if rec and rec.dirty then
     local args = {}
+    -- Optional fields new to the record join its `o` (see CORE_FIELDS) in the same write.
+    local codes = rec.codes
     for field, value in pairs(rec.dirty) do
       args[#args + 1] = field
       args[#args + 1] = num(value)
-      -- An optional field on a bare record: it is bare no more (see CORE_FIELDS).
-      if rec.bare and OPTIONAL[field] then
-        rec.bare = false
-        args[#args + 1] = 'b'
-        args[#args + 1] = '0'
-      end
+      local code = codes and OPTIONAL_CODES[field]
+      if code and not string.find(codes, code, 1, true) then codes = codes .. code end
+    end
+    if codes ~= rec.codes then
+      rec.codes = codes
+      args[#args + 1] = 'o'
+      args[#args + 1] = codes
     end
     if #args > 0 then rcall('HSET', K_TASK .. rec.id, unpack(args)) end
     rec.dirty = nil
@@ -442,5 +452,12 @@ local function begin()
   LOADED = {}
   METRIC_KEYS = {}
   NUMBERS = {}
+  if OPTIONAL_FIELDS == nil then
+    OPTIONAL_FIELDS, ALL_CODES = {}, ''
+    for name, code in pairs(OPTIONAL_CODES) do
+      OPTIONAL_FIELDS[code] = name
+      ALL_CODES = ALL_CODES .. code
+    end
+  end
   if GROUP_BEGIN then GROUP_BEGIN() end
 end

@@ -113,14 +113,17 @@ local function create(id, at)
   track(rec)
   -- Fields at their default are left out (the readers default them): a record of short values
   -- stays a listpack, a third of the memory of a hashtable (see the attempts encoding).
-  local fields = {'id', id, 'b', '1', 'type', rec.type, 'queue', QUEUE, 'status', rec.status, 'priority', data.priority or 5,
+  local fields = {'id', id, 'o', '', 'type', rec.type, 'queue', QUEUE, 'status', rec.status, 'priority', data.priority or 5,
     'params', cjson.encode(data.params or {}), 'createdAt', createdAt, 'updatedAt', at,
     'maxAttempts', data.maxAttempts or 1, 'timeoutMs', data.timeoutMs or 300000,
     'backoff', cjson.encode(data.backoff or {})}
+  -- The optional fields it has (see CORE_FIELDS in common.lua), with a group: groupPark writes it.
+  local codes = rec.group ~= '' and OPTIONAL_CODES.group or ''
   local function optional(name, value, default)
     if value ~= nil and value ~= default then
       fields[#fields + 1] = name
       fields[#fields + 1] = value
+      codes = codes .. (OPTIONAL_CODES[name] or '')
     end
   end
   optional('order', data.order, 'fifo')
@@ -133,14 +136,8 @@ local function create(id, at)
   optional('workflowId', rec.workflowId, '')
   optional('onDepFail', rec.onDepFail, 'cancel')
   optional('onChildFail', data.onChildFailure, 'continue')
-  -- Bare (see CORE_FIELDS in common.lua) unless it has an optional field: one after the fixed 24
-  -- values above, or a group (groupPark writes it below).
-  local bare = rec.group == ''
-  for i = 25, #fields, 2 do
-    if OPTIONAL[fields[i]] then bare = false end
-  end
-  rec.bare = bare
-  if not bare then fields[4] = '0' end
+  rec.codes = codes
+  fields[4] = codes -- the value of 'o' in the list above
   for i = 2, #fields, 2 do fields[i] = num(fields[i]) end
   rcall('HSET', K_TASK .. id, unpack(fields))
   zsetWrite(K_IDX .. 'status:' .. rec.status, id, createdAt)
